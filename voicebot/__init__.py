@@ -1,0 +1,3 @@
+"""voicebot: telephone voicebots on Ringover."""
+
+__version__ = "0.1.0"

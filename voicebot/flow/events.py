@@ -1,0 +1,54 @@
+"""Events fed to the pure flow engine. The call session produces them; so do chat and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicebot.plugins.base import NLUResult
+
+
+@dataclass(frozen=True, slots=True)
+class CallStart:
+    call: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserInput:
+    """What the caller said, as understood by the NLU plugin."""
+
+    nlu: NLUResult
+
+
+@dataclass(frozen=True, slots=True)
+class Dtmf:
+    digits: str  # one or more of 0-9 * # A-D
+
+
+@dataclass(frozen=True, slots=True)
+class NoInput:
+    """The caller stayed silent for the state's no-input timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFailed:
+    """A plugin failed this turn; the flow plays its error prompt and carries on."""
+
+    kind: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A Ringover webhook about this call (e.g. name="hangup")."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    reason: str = "hangup"
+
+
+Event = CallStart | UserInput | Dtmf | NoInput | TurnFailed | Webhook | CallEnd
