@@ -1,0 +1,185 @@
+"""Turns per-frame speech decisions into turn events.
+
+Time comes only from the frames (media time), so the endpointer is exact under test and
+on replay: no wall clock. One instance per call.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from voicebot.audio.frame import FRAME_MS, AudioFrame
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    onset: float  # media time of the first speech frame
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    """Silence has lasted `speculative_after_ms`: worth transcribing what we have."""
+
+    audio: np.ndarray
+    last_speech: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResumed:
+    """The caller spoke again after a pause: any speculative transcript is stale."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnded:
+    audio: np.ndarray  # pre-roll + speech + the trailing silence up to the pause point
+    onset: float
+    last_speech: float  # media time just after the last speech frame
+    speech_ms: int  # frames classified as speech, in ms (to tell an "mhm" from a sentence)
+    forced: bool = False  # cut at max_utterance_s rather than by silence
+
+
+EndpointEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechEnded
+
+
+class _State(Enum):
+    IDLE = 0
+    ONSET = 1  # speech seen, not yet long enough to count
+    SPEECH = 2
+
+
+class Endpointer:
+    def __init__(
+        self,
+        *,
+        min_speech_ms: int = 120,
+        hangover_ms: int = 400,
+        preroll_ms: int = 200,
+        max_utterance_s: float = 15.0,
+        speculative_after_ms: int | None = 150,
+        onset_gap_frames: int = 1,
+    ) -> None:
+        self.min_speech_frames = max(1, min_speech_ms // FRAME_MS)
+        self.hangover_frames = max(1, hangover_ms // FRAME_MS)
+        self.preroll_frames = preroll_ms // FRAME_MS
+        self.max_frames = int(max_utterance_s * 1000 / FRAME_MS)
+        self.pause_frames = (
+            None if speculative_after_ms is None else max(1, speculative_after_ms // FRAME_MS)
+        )
+        # Non-speech frames tolerated inside an onset (VADs flicker on plosives).
+        self.onset_gap_frames = onset_gap_frames
+        self._preroll: deque[np.ndarray] = deque(maxlen=max(1, self.preroll_frames))
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = _State.IDLE
+        self._frames: list[np.ndarray] = []
+        self._preroll.clear()
+        self._onset = 0.0
+        self._speech_run = 0
+        self._gap = 0
+        self._silence = 0
+        self._speech_frames = 0
+        self._last_speech = 0.0
+        self._paused = False
+
+    @property
+    def in_speech(self) -> bool:
+        return self._state is _State.SPEECH
+
+    @property
+    def speech_ms(self) -> int:
+        """Speech heard so far in the current onset or utterance."""
+        if self._state is _State.IDLE:
+            return 0
+        return self._speech_frames * FRAME_MS
+
+    def push(self, frame: AudioFrame, is_speech: bool) -> list[EndpointEvent]:
+        if self._state is _State.IDLE:
+            return self._idle(frame, is_speech)
+        if self._state is _State.ONSET:
+            return self._onset_frame(frame, is_speech)
+        return self._speech(frame, is_speech)
+
+    def _idle(self, frame: AudioFrame, is_speech: bool) -> list[EndpointEvent]:
+        if not is_speech:
+            if self.preroll_frames:
+                self._preroll.append(frame.pcm)
+            return []
+        self._state = _State.ONSET
+        self._frames = list(self._preroll) if self.preroll_frames else []
+        self._preroll.clear()
+        self._onset = frame.time
+        self._speech_run = 0
+        self._speech_frames = 0
+        self._gap = 0
+        return self._onset_frame(frame, True)
+
+    def _onset_frame(self, frame: AudioFrame, is_speech: bool) -> list[EndpointEvent]:
+        self._frames.append(frame.pcm)
+        if is_speech:
+            self._speech_run += 1
+            self._speech_frames += 1
+            self._gap = 0
+            self._last_speech = frame.time + FRAME_MS / 1000
+        else:
+            self._gap += 1
+            if self._gap > self.onset_gap_frames:
+                # A click or a cough, not speech: back to listening, keeping the audio as pre-roll.
+                kept = self._frames[-self.preroll_frames :] if self.preroll_frames else []
+                self._state = _State.IDLE
+                self._frames = []
+                self._speech_frames = 0
+                self._preroll.extend(kept)
+                return []
+        if self._speech_run >= self.min_speech_frames:
+            self._state = _State.SPEECH
+            self._silence = 0
+            self._paused = False
+            return [SpeechStarted(self._onset)]
+        return []
+
+    def _speech(self, frame: AudioFrame, is_speech: bool) -> list[EndpointEvent]:
+        self._frames.append(frame.pcm)
+        events: list[EndpointEvent] = []
+        if is_speech:
+            self._speech_frames += 1
+            self._last_speech = frame.time + FRAME_MS / 1000
+            self._silence = 0
+            if self._paused:
+                self._paused = False
+                events.append(SpeechResumed())
+        else:
+            self._silence += 1
+            if self.pause_frames is not None and self._silence == self.pause_frames:
+                self._paused = True
+                events.append(SpeechPaused(self._audio(), self._last_speech))
+            if self._silence >= self.hangover_frames:
+                events.append(self._end(forced=False))
+                return events
+        if len(self._frames) >= self.max_frames:
+            events.append(self._end(forced=True))
+        return events
+
+    def _audio(self) -> np.ndarray:
+        # Cut at the pause point so a speculative run and the final one see the same audio.
+        keep = len(self._frames) - max(0, self._silence - (self.pause_frames or 0))
+        return np.concatenate(self._frames[:keep]) if keep else np.zeros(0, np.int16)
+
+    def _end(self, *, forced: bool) -> SpeechEnded:
+        event = SpeechEnded(
+            audio=self._audio(),
+            onset=self._onset,
+            last_speech=self._last_speech,
+            speech_ms=self._speech_frames * FRAME_MS,
+            forced=forced,
+        )
+        self._state = _State.IDLE
+        self._frames = []
+        self._speech_frames = 0
+        self._silence = 0
+        self._paused = False
+        return event

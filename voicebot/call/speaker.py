@@ -1,0 +1,147 @@
+"""Sends the bot's audio as paced `streamAudio` chunks and knows what the caller heard.
+
+Ringover's protocol has no playback acknowledgement, so the far end is modelled as a
+play-out queue: a chunk starts playing when the previous one ends (or when it arrives,
+if the queue ran dry). From that model and the clock we know how much has been heard,
+and we keep only `lead_ms` of audio queued on the far side, so a `break` cuts quickly
+and little audio is wasted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import wave
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from voicebot.call.outbox import Outbox
+from voicebot.telephony.outbound import StreamAudioEvent
+
+
+@dataclass(slots=True)
+class Playback:
+    completed: bool
+    heard_s: float
+    total_s: float  # audio sent (or, if completed, all of it)
+    first_chunk_at: float | None  # clock time the first chunk left
+
+
+def _wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+class Speaker:
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        sample_rate: int = 8000,
+        audio_data_type: str = "raw",
+        chunk_ms: int = 100,
+        lead_ms: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.outbox = outbox
+        self.sample_rate = sample_rate
+        self.audio_data_type = audio_data_type
+        self.chunk_samples = sample_rate * chunk_ms // 1000
+        self.lead_s = lead_ms / 1000
+        self.clock = clock
+        self._interrupt = asyncio.Event()
+        self.speaking = False
+        self._sent_s = 0.0
+        self._far_end_done = 0.0  # clock time at which the far side runs out of audio
+
+    def heard_s(self) -> float:
+        """Seconds of the current prompt the caller has heard by now."""
+        queued = max(0.0, self._far_end_done - self.clock())
+        return max(0.0, self._sent_s - queued)
+
+    def interrupt(self) -> float:
+        """Stop sending (the caller barged in); returns what was heard. Synchronous on purpose:
+        once this returns, no further chunk of this prompt is queued."""
+        heard = self.heard_s()
+        self._interrupt.set()
+        self.outbox.send_break_now()
+        return heard
+
+    @property
+    def queued_s(self) -> float:
+        return max(0.0, self._far_end_done - self.clock())
+
+    async def play(self, audio: AsyncIterator[np.ndarray]) -> Playback:
+        """Send audio (int16 at `sample_rate`) as it comes, paced to real time plus a lead."""
+        self._interrupt = asyncio.Event()
+        self.speaking = True
+        self._sent_s = 0.0
+        self._far_end_done = self.clock()
+        generation = self.outbox.generation
+        first_at: float | None = None
+        pending = np.zeros(0, np.int16)
+        try:
+            async for block in audio:
+                if self._interrupt.is_set():
+                    break
+                pending = np.concatenate([pending, block]) if pending.size else block
+                while pending.size >= self.chunk_samples and not self._interrupt.is_set():
+                    chunk, pending = pending[: self.chunk_samples], pending[self.chunk_samples :]
+                    first_at = await self._send(chunk, generation, first_at)
+            if pending.size and not self._interrupt.is_set():
+                first_at = await self._send(pending, generation, first_at)
+            if not self._interrupt.is_set():
+                await self._wait(self.queued_s)  # until the caller has heard it all
+            interrupted = self._interrupt.is_set()
+            return Playback(not interrupted, self.heard_s(), self._sent_s, first_at)
+        finally:
+            self.speaking = False
+
+    async def _send(self, chunk: np.ndarray, generation: int, first_at: float | None) -> float:
+        # Pace: keep no more than `lead_s` queued on the far side.
+        await self._wait(self.queued_s - self.lead_s)
+        if self._interrupt.is_set():
+            return first_at if first_at is not None else self.clock()
+        if self.audio_data_type == "wav":
+            payload = _wav_bytes(chunk, self.sample_rate)
+        else:
+            payload = chunk.astype("<i2").tobytes()  # raw = PCM16 little-endian
+        event = StreamAudioEvent.from_bytes(payload, self.sample_rate, self.audio_data_type)  # type: ignore[arg-type]
+        await self.outbox.send(event, generation)
+        now = self.clock()
+        duration = chunk.size / self.sample_rate
+        self._far_end_done = max(self._far_end_done, now) + duration
+        self._sent_s += duration
+        return first_at if first_at is not None else now
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        try:
+            await asyncio.wait_for(self._interrupt.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+
+def heard_text(text: str, heard_s: float, total_s: float) -> str:
+    """The words of `text` the caller heard, cut at the word nearest the played time.
+
+    Speech rate is close enough to uniform per character for a cut point; it is a
+    record of what was heard, not a transcript.
+    """
+    if total_s <= 0 or heard_s <= 0:
+        return ""
+    if heard_s >= total_s:
+        return text
+    target = len(text) * heard_s / total_s
+    ends = [i for i, ch in enumerate(text) if ch == " "] + [len(text)]
+    cut = min(ends, key=lambda i: abs(i - target))
+    return text[:cut].rstrip(" ,;:")

@@ -1,0 +1,162 @@
+"""config.yaml: the schema, loading, and environment overrides.
+
+Every section is a pydantic model with extra="forbid", so a misspelt key fails at
+start-up with its path, not mid-call. Plugin options are validated later by the
+plugin registry against each plugin's own Options model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PluginSpec(_Section):
+    use: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `stt: whisper` is accepted as `stt: {use: whisper}`.
+        return {"use": value} if isinstance(value, str) else value
+
+
+class ServerConfig(_Section):
+    host: str = "0.0.0.0"
+    port: int = 8080
+    media_path: str = "/media"
+    media_token: str | None = Field(
+        default=None, description="If set, media servers must send it (header or ?token=)."
+    )
+    executor_workers: int = Field(default=2, ge=1, description="Threads for STT/TTS work.")
+
+
+class InboundConfig(_Section):
+    default_encoding: Literal["pcmu", "pcma", "l16", "l16le", "l16be"] = "pcmu"
+    default_sample_rate: Literal[8000, 16000, 24000] = 8000
+    dtmf_payload_type: int = Field(default=101, ge=96, le=127)
+    max_frame_bytes: int = Field(default=16384, ge=64)
+
+
+class ListenConfig(_Section):
+    min_speech_ms: int = Field(default=120, ge=20, description="Speech shorter than this is noise.")
+    hangover_ms: int = Field(default=400, ge=60, description="Silence that ends a turn.")
+    preroll_ms: int = Field(default=200, ge=0, description="Audio kept from before the onset.")
+    max_utterance_s: float = Field(default=15.0, gt=1)
+    speculative: bool = Field(default=True, description="Start STT before the hangover ends.")
+    speculative_after_ms: int = Field(default=150, ge=20)
+
+
+class SpeakConfig(_Section):
+    sample_rate: Literal[8000, 16000, 24000] = 8000
+    audio_data_type: Literal["raw", "wav"] = "raw"
+    chunk_ms: int = Field(default=100, ge=20, le=2000)
+    lead_ms: int = Field(default=200, ge=0, le=2000)
+
+
+class BargeInConfig(_Section):
+    enabled: bool = True
+    min_speech_ms: int = Field(default=100, ge=20, description="Sustained speech that breaks.")
+    # A short interjection ("mhm") while the flow expects nothing is not a turn.
+    backchannel_max_ms: int = Field(default=600, ge=0)
+    echo_guard: bool = Field(default=True, description="Ignore inbound speech that is our echo.")
+
+
+class StoreConfig(_Section):
+    path: str = "var/calls.sqlite3"
+
+
+class WebhooksConfig(_Section):
+    key: str | None = None
+    allow_unsigned: bool = False
+
+
+class RecordsConfig(_Section):
+    token: str | None = None
+
+
+class RingoverConfig(_Section):
+    api_key: str | None = None
+    region: Literal["eu", "us"] = "eu"
+
+
+class Config(_Section):
+    flow: str = "flows/support_router.yaml"
+    plugins: list[str] = Field(default_factory=list)
+    stt: PluginSpec = PluginSpec(use="whisper")
+    nlu: PluginSpec = PluginSpec(use="examples")
+    tts: PluginSpec = PluginSpec(use="pyttsx3")
+    vad: PluginSpec = PluginSpec(use="webrtc")
+    server: ServerConfig = ServerConfig()
+    inbound: InboundConfig = InboundConfig()
+    listen: ListenConfig = ListenConfig()
+    speak: SpeakConfig = SpeakConfig()
+    barge_in: BargeInConfig = BargeInConfig()
+    store: StoreConfig = StoreConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
+    records: RecordsConfig = RecordsConfig()
+    ringover: RingoverConfig = RingoverConfig()
+    # Where relative paths in this file are resolved from.
+    base_dir: Path = Path(".")
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+class ConfigError(Exception):
+    pass
+
+
+# VOICEBOT_SERVER__PORT=9000 sets server.port; values are parsed as YAML scalars.
+ENV_PREFIX = "VOICEBOT_"
+
+
+def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        path = key[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{key}: {'.'.join(path)} does not name a config section")
+        node[path[-1]] = yaml.safe_load(raw)
+
+
+def load_config(path: str | Path | None, environ: dict[str, str] | None = None) -> Config:
+    data: dict[str, Any] = {}
+    base = Path(".")
+    if path is not None:
+        p = Path(path)
+        try:
+            text = p.read_text()
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read config: {exc.strerror}") from exc
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: the top level must be a mapping")
+        base = p.resolve().parent
+    _apply_env(data, dict(os.environ if environ is None else environ))
+    data.setdefault("base_dir", str(base))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path or 'config'}: invalid configuration:"]
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"])
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from exc
