@@ -1,0 +1,289 @@
+"""Call records in SQLite: one row per call, its events, its turns, its webhooks.
+
+Every statement runs on one worker thread that owns the only connection, so writes are
+serialised without locks and the event loop only ever awaits a future. WAL mode keeps a
+commit cheap (no fsync per write with synchronous=NORMAL) and lets the `voicebot calls`
+command read while the server writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from voicebot.store.schema import migrate
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+def _dumps(value: Any) -> str:
+    # Records must never fail on an odd value (a dataclass action, a numpy float).
+    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Actions are dataclasses (Say, Transfer...): keep their type, it is the point.
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {"type": type(value).__name__, **fields}
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+class CallStore:
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = str(path)
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callstore")
+        self._closed = False
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn: sqlite3.Connection = self._executor.submit(self._connect).result()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        migrate(conn)
+        return conn
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise RuntimeError("call store is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise RuntimeError("call store is closed")
+        return self._executor.submit(fn, *args).result()
+
+    def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(self._conn)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return result
+
+    def _ensure_call(self, conn: sqlite3.Connection, call_id: str) -> None:
+        # An event for a call nobody opened (a webhook for a call that never reached the
+        # bot) still gets a record rather than being dropped.
+        conn.execute(
+            "INSERT OR IGNORE INTO calls (call_id, opened_at) VALUES (?, ?)",
+            (call_id, self._clock()),
+        )
+
+    # -- writes ----------------------------------------------------------------------
+
+    async def open_call(self, call_id: str, meta: dict[str, Any]) -> None:
+        """Create the call's record, or merge `meta` into it (later non-null values win)."""
+        await self._run(self._tx, lambda c: self._merge_meta(c, call_id, meta))
+
+    def _merge_meta(self, conn: sqlite3.Connection, call_id: str, meta: dict[str, Any]) -> None:
+        self._ensure_call(conn, call_id)
+        row = conn.execute("SELECT meta FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        merged = json.loads(row["meta"])
+        merged.update({k: v for k, v in meta.items() if v is not None})
+        conn.execute("UPDATE calls SET meta = ? WHERE call_id = ?", (_dumps(merged), call_id))
+
+    async def add_event(self, call_id: str, kind: str, data: dict[str, Any]) -> None:
+        await self._run(self._tx, lambda c: self._insert_event(c, call_id, kind, data))
+
+    def _insert_event(
+        self, conn: sqlite3.Connection, call_id: str, kind: str, data: dict[str, Any]
+    ) -> None:
+        self._ensure_call(conn, call_id)
+        conn.execute(
+            "INSERT INTO events (call_id, at, kind, data) VALUES (?, ?, ?, ?)",
+            (call_id, self._clock(), kind, _dumps(data)),
+        )
+
+    async def add_turn(self, call_id: str, turn: dict[str, Any]) -> None:
+        await self._run(self._tx, lambda c: self._insert_turn(c, call_id, turn))
+
+    def _insert_turn(self, conn: sqlite3.Connection, call_id: str, turn: dict[str, Any]) -> None:
+        self._ensure_call(conn, call_id)
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM turns WHERE call_id = ?", (call_id,)
+        ).fetchone()
+        confidence = turn.get("confidence")
+        conn.execute(
+            """INSERT INTO turns (call_id, idx, at, transcript, intent, confidence, slots,
+                                  actions, latencies, state, error)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                call_id,
+                count + 1,
+                self._clock(),
+                turn.get("transcript"),
+                turn.get("intent"),
+                float(confidence) if confidence is not None else None,
+                _dumps(turn.get("slots") or {}),
+                _dumps(list(turn.get("actions") or [])),
+                _dumps(turn.get("latencies") or {}),
+                turn.get("state"),
+                None if turn.get("error") is None else str(turn["error"]),
+            ),
+        )
+
+    async def close_call(self, call_id: str, reason: str) -> None:
+        """Mark the call closed. The first close wins: it is the one that ended the call."""
+        await self._run(self._tx, lambda c: self._close(c, call_id, reason))
+
+    def _close(self, conn: sqlite3.Connection, call_id: str, reason: str) -> None:
+        self._ensure_call(conn, call_id)
+        conn.execute(
+            "UPDATE calls SET closed_at = ?, close_reason = ? "
+            "WHERE call_id = ? AND closed_at IS NULL",
+            (self._clock(), reason, call_id),
+        )
+
+    async def record_webhook(
+        self,
+        key: str,
+        *,
+        resource: str,
+        event: str,
+        call_id: str | None,
+        attempt: int,
+        known: bool,
+        body: dict[str, Any],
+    ) -> bool:
+        """Store a delivery; True if it is new, False if this delivery was seen before."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                """INSERT OR IGNORE INTO webhook_deliveries
+                   (delivery_key, received_at, resource, event, call_id, attempt, known, body)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (key, self._clock(), resource, event, call_id, attempt, int(known), _dumps(body)),
+            )
+            if cur.rowcount == 0 and call_id is not None:
+                conn.execute(
+                    "UPDATE calls SET webhook_retries = webhook_retries + 1 WHERE call_id = ?",
+                    (call_id,),
+                )
+            return cur.rowcount == 1
+
+        return await self._run(self._tx, write)
+
+    # -- reads -----------------------------------------------------------------------
+
+    def list_calls(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._run_sync(self._list_calls, limit)
+
+    def get_call(self, call_id: str) -> dict[str, Any] | None:
+        return self._run_sync(self._get_call, call_id)
+
+    async def alist_calls(self, limit: int = 50) -> list[dict[str, Any]]:
+        return await self._run(self._list_calls, limit)
+
+    async def aget_call(self, call_id: str) -> dict[str, Any] | None:
+        return await self._run(self._get_call, call_id)
+
+    def count_webhooks(self, *, call_id: str | None = None) -> int:
+        def count() -> int:
+            if call_id is None:
+                row = self._conn.execute("SELECT COUNT(*) FROM webhook_deliveries").fetchone()
+            else:
+                row = self._conn.execute(
+                    "SELECT COUNT(*) FROM webhook_deliveries WHERE call_id = ?", (call_id,)
+                ).fetchone()
+            return int(row[0])
+
+        return self._run_sync(count)
+
+    def count_events(self, kind_prefix: str = "") -> int:
+        def count() -> int:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM events WHERE kind LIKE ? ESCAPE '\\'",
+                (kind_prefix.replace("%", "\\%").replace("_", "\\_") + "%",),
+            ).fetchone()
+            return int(row[0])
+
+        return self._run_sync(count)
+
+    def _list_calls(self, limit: int) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            """SELECT c.*,
+                      (SELECT COUNT(*) FROM turns t WHERE t.call_id = c.call_id) AS turns,
+                      (SELECT COUNT(*) FROM events e WHERE e.call_id = c.call_id) AS events
+               FROM calls c ORDER BY c.opened_at DESC, c.rowid DESC LIMIT ?""",
+            (max(0, int(limit)),),
+        ).fetchall()
+        return [self._call_row(r) | {"turns": r["turns"], "events": r["events"]} for r in rows]
+
+    def _get_call(self, call_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        if row is None:
+            return None
+        events = self._conn.execute(
+            "SELECT at, kind, data FROM events WHERE call_id = ? ORDER BY id", (call_id,)
+        ).fetchall()
+        turns = self._conn.execute(
+            "SELECT * FROM turns WHERE call_id = ? ORDER BY idx", (call_id,)
+        ).fetchall()
+        return self._call_row(row) | {
+            "events": [
+                {"at": e["at"], "kind": e["kind"], "data": json.loads(e["data"])} for e in events
+            ],
+            "turns": [
+                {
+                    "index": t["idx"],
+                    "at": t["at"],
+                    "transcript": t["transcript"],
+                    "intent": t["intent"],
+                    "confidence": t["confidence"],
+                    "slots": json.loads(t["slots"]),
+                    "actions": json.loads(t["actions"]),
+                    "latencies": json.loads(t["latencies"]),
+                    "state": t["state"],
+                    "error": t["error"],
+                }
+                for t in turns
+            ],
+        }
+
+    @staticmethod
+    def _call_row(row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "call_id": row["call_id"],
+            "opened_at": row["opened_at"],
+            "closed_at": row["closed_at"],
+            "close_reason": row["close_reason"],
+            "webhook_retries": row["webhook_retries"],
+            "meta": json.loads(row["meta"]),
+        }
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        await self._run(self._conn.close)
+        self._closed = True
+        self._executor.shutdown(wait=True)
+
+    def close(self) -> None:
+        """Synchronous close, for the CLI and scripts that never ran an event loop."""
+        if self._closed:
+            return
+        self._run_sync(self._conn.close)
+        self._closed = True
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,1 @@
+"""HTTP routes beside the media WebSocket: Ringover webhooks and the call-records API."""
