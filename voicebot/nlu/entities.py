@@ -1,0 +1,125 @@
+"""Entities every NLU plugin can share: yes/no, choices, and the slot the state asked for.
+
+`extract(words, slot)` is the one entry point: it returns what the caller said that a
+flow can use (`digits`, `number`, `ordinal`, `yes_no`, `choice`) and, when the state is
+collecting a slot that the utterance fills, also the value under the slot's own name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from voicebot.nlu.normalize import normalize
+from voicebot.nlu.numbers import find_digits, find_number, find_ordinal
+from voicebot.plugins.base import SlotSpec
+
+_YES = [
+    "yes", "yeah", "yea", "yep", "yup", "ya", "yah", "aye", "sure", "correct", "right",
+    "exactly", "absolutely", "definitely", "certainly", "of course", "ok", "okay", "alright",
+    "all right", "affirmative", "indeed", "go ahead", "sounds good", "that is it",
+    "i do", "it is", "please do", "true", "perfect", "fine", "good",
+]
+_NO = [
+    "no", "nope", "nah", "naw", "negative", "not really", "incorrect", "wrong", "false",
+    "never", "i do not", "it is not", "that is not", "not right", "not correct", "not it",
+    "not quite", "do not", "not at all", "no way", "cancel",
+]
+# Longest first so "not right" wins over "right" and "i do not" over "i do".
+_PHRASES = sorted([(p, True) for p in _YES] + [(p, False) for p in _NO], key=lambda x: -len(x[0]))
+_YES_NO_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p, _ in _PHRASES) + r")\b")
+_POLARITY = dict(_PHRASES)
+
+
+def find_yes_no(text: str) -> bool | None:
+    """True for yes, False for no, None when the caller said neither.
+
+    The first phrase decides ("no, that's right" is rare; "yes, no problem" is common),
+    and negated phrases are matched as a whole before their positive part.
+    """
+    match = _YES_NO_RE.search(text)
+    if match is None:
+        return None
+    return _POLARITY[match.group(1)]
+
+
+def find_choice(
+    text: str, choices: list[str], synonyms: dict[str, list[str]] | None = None,
+    ordinal: int | None = None, min_score: float = 85.0,
+) -> str | None:
+    """The choice named in `text` (exactly, by synonym, by position, or misheard)."""
+    if not choices:
+        return None
+    synonyms = synonyms or {}
+    padded = f" {text} "
+    best: tuple[int, str] | None = None
+    for choice in choices:
+        for phrase in (choice, *synonyms.get(choice, [])):
+            norm = normalize(phrase)
+            pos = padded.find(f" {norm} ") if norm else -1
+            # The earliest mention wins: "billing, not sales" means billing.
+            if pos >= 0 and (best is None or pos < best[0]):
+                best = (pos, choice)
+    if best is not None:
+        return best[1]
+    if ordinal is not None:
+        index = ordinal - 1 if ordinal > 0 else len(choices) + ordinal
+        if 0 <= index < len(choices):
+            return choices[index]
+    scored = []
+    for choice in choices:
+        for phrase in (choice, *synonyms.get(choice, [])):
+            norm = normalize(phrase)
+            if len(norm) >= 4:  # short words match everything partially
+                scored.append((fuzz.partial_ratio(norm, text), choice))
+    if scored:
+        score, choice = max(scored)
+        if score >= min_score:
+            return choice
+    return None
+
+
+def _length_ok(digits: str, slot: SlotSpec) -> bool:
+    if slot.length is not None:
+        return len(digits) == slot.length
+    if slot.min_length is not None and len(digits) < slot.min_length:
+        return False
+    return slot.max_length is None or len(digits) <= slot.max_length
+
+
+def extract(words: tuple[str, ...], slot: SlotSpec | None) -> dict[str, Any]:
+    """Entities found in normalised `words`, plus `slot.name` when the slot is filled."""
+    text = " ".join(words)
+    entities: dict[str, Any] = {}
+    digits = find_digits(words)
+    if digits is not None:
+        entities["digits"] = digits
+        number = find_number(words)
+        if number is not None:
+            entities["number"] = number
+    ordinal = find_ordinal(words)
+    if ordinal is not None:
+        entities["ordinal"] = ordinal
+    yes_no = find_yes_no(text)
+    if yes_no is not None:
+        entities["yes_no"] = yes_no
+    if slot is None:
+        return entities
+    value: Any = None
+    if slot.type == "choice":
+        choice = find_choice(text, slot.choices, getattr(slot, "synonyms", None), ordinal)
+        if choice is not None:
+            entities["choice"] = value = choice
+    elif slot.type == "digits" and digits is not None and _length_ok(digits, slot):
+        value = digits
+    elif slot.type == "number" and "number" in entities:
+        value = entities["number"]
+    elif slot.type == "yes_no":
+        value = yes_no
+    elif slot.type == "text" and text:
+        value = text
+    if value is not None:
+        entities[slot.name] = value
+    return entities
