@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from voicebot.store.records import CallStore
+from voicebot.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaError, migrate
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 1
+        return self.now
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    text: str
+
+
+def test_a_whole_call_is_recorded_and_read_back() -> None:
+    async def run() -> dict:
+        store = CallStore(":memory:", clock=Clock())
+        await store.open_call("c1", {"from_number": "336", "flow": "demo"})
+        await store.open_call("c1", {"to_number": "331", "flow": None})  # idempotent merge
+        await store.add_event("c1", "media_start", {"codec": "PCMU"})
+        await store.add_turn("c1", {
+            "transcript": "I want billing", "intent": "billing", "confidence": 0.87,
+            "slots": {"account": "123"}, "actions": [Say("One moment"), "transfer"],
+            "latencies": {"stt": 120.5, "nlu": 3}, "state": "menu", "error": None,
+        })
+        await store.add_turn("c1", {"transcript": "", "error": RuntimeError("stt down")})
+        await store.add_event("c1", "media_stop", {})
+        await store.close_call("c1", "hangup")
+        await store.close_call("c1", "media_stop")  # first close wins
+        record = await store.aget_call("c1")
+        await store.aclose()
+        return record
+
+    record = asyncio.run(run())
+    assert record["meta"] == {"from_number": "336", "flow": "demo", "to_number": "331"}
+    assert [e["kind"] for e in record["events"]] == ["media_start", "media_stop"]
+    assert record["events"][0]["data"] == {"codec": "PCMU"}
+    first, second = record["turns"]
+    assert (first["index"], second["index"]) == (1, 2)
+    assert first["intent"] == "billing" and first["confidence"] == pytest.approx(0.87)
+    assert first["actions"] == [{"type": "Say", "text": "One moment"}, "transfer"]
+    assert first["latencies"] == {"stt": 120.5, "nlu": 3}
+    assert first["slots"] == {"account": "123"} and first["state"] == "menu"
+    assert second["error"] == "stt down" and second["intent"] is None
+    assert record["close_reason"] == "hangup"
+    assert record["opened_at"] < record["closed_at"]
+
+
+def test_events_for_an_unopened_call_still_land() -> None:
+    store = CallStore(":memory:")
+    asyncio.run(store.add_event("ghost", "error", {"why": "x"}))
+    assert store.get_call("ghost")["events"][0]["kind"] == "error"
+    assert store.get_call("nope") is None
+    store.close()
+
+
+def test_list_is_newest_first_with_counts_and_a_limit() -> None:
+    async def run(store: CallStore) -> None:
+        for i in range(5):
+            await store.open_call(f"c{i}", {"i": i})
+            await store.add_event(f"c{i}", "media_start", {})
+        await store.add_turn("c4", {"transcript": "hi"})
+
+    store = CallStore(":memory:", clock=Clock())
+    asyncio.run(run(store))
+    calls = store.list_calls(limit=3)
+    assert [c["call_id"] for c in calls] == ["c4", "c3", "c2"]
+    assert calls[0]["turns"] == 1 and calls[0]["events"] == 1 and calls[1]["turns"] == 0
+    store.close()
+
+
+def test_concurrent_writers_lose_nothing_and_keep_turn_order() -> None:
+    async def run(store: CallStore) -> None:
+        await asyncio.gather(*(
+            store.add_turn(f"c{i % 7}", {"transcript": str(i)}) for i in range(700)
+        ))
+
+    store = CallStore(":memory:")
+    asyncio.run(run(store))
+    for c in range(7):
+        turns = store.get_call(f"c{c}")["turns"]
+        assert [t["index"] for t in turns] == list(range(1, 101))
+    store.close()
+
+
+def test_records_survive_a_reopen_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "calls.sqlite3"
+    store = CallStore(path)
+    asyncio.run(store.open_call("c1", {"a": 1}))
+    store.close()
+    again = CallStore(path)
+    assert again.get_call("c1")["meta"] == {"a": 1}
+    again.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == (
+            SCHEMA_VERSION)
+
+
+def test_a_version_1_database_is_migrated_forward(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=1) == 0
+    conn.execute("INSERT INTO calls (call_id, opened_at, meta) VALUES ('old', 1, '{}')")
+    conn.close()
+
+    store = CallStore(path)
+    record = store.get_call("old")
+    assert record["webhook_retries"] == 0  # column added by migration 2
+    assert asyncio.run(store.record_webhook(
+        "k", resource="call", event="ringing", call_id="old", attempt=1, known=True, body={}))
+    store.close()
+
+
+def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
+    migrate(conn, target=1)
+    # Step 2's last statement adds this column: it fails after the table was created.
+    conn.execute("ALTER TABLE calls ADD COLUMN webhook_retries INTEGER")
+    with pytest.raises(sqlite3.OperationalError, match="duplicate column"):
+        migrate(conn)
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "webhook_deliveries" not in tables
+
+
+def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn)
+    conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS) + 1,))
+    conn.close()
+    with pytest.raises(SchemaError, match="newer"):
+        CallStore(path)
+
+
+def test_webhook_deliveries_are_deduplicated_by_key() -> None:
+    async def run() -> tuple[list[bool], dict]:
+        store = CallStore(":memory:")
+        await store.open_call("c", {})
+        seen = [
+            await store.record_webhook(k, resource="call", event="ringing", call_id="c",
+                                       attempt=a, known=True, body={"a": a})
+            for k, a in (("k1", 1), ("k1", 2), ("k2", 1), ("k1", 3))
+        ]
+        record = await store.aget_call("c")
+        await store.aclose()
+        return seen, record
+
+    seen, record = asyncio.run(run())
+    assert seen == [True, False, True, False]
+    assert record["webhook_retries"] == 2
+
+
+def test_a_closed_store_refuses_writes() -> None:
+    store = CallStore(":memory:")
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(store.add_event("c", "x", {}))
