@@ -38,6 +38,9 @@ class ServerConfig(_Section):
         default=None, description="If set, media servers must send it (header or ?token=)."
     )
     executor_workers: int = Field(default=2, ge=1, description="Threads for STT/TTS work.")
+    shutdown_grace_s: float = Field(
+        default=30.0, ge=0, description="On SIGTERM, how long active calls may finish."
+    )
 
 
 class InboundConfig(_Section):
@@ -54,6 +57,7 @@ class ListenConfig(_Section):
     max_utterance_s: float = Field(default=15.0, gt=1)
     speculative: bool = Field(default=True, description="Start STT before the hangover ends.")
     speculative_after_ms: int = Field(default=150, ge=20)
+    stt_timeout_s: float = Field(default=10.0, gt=0, description="A turn's STT gives up after.")
 
 
 class SpeakConfig(_Section):
@@ -69,6 +73,10 @@ class BargeInConfig(_Section):
     # A short interjection ("mhm") while the flow expects nothing is not a turn.
     backchannel_max_ms: int = Field(default=600, ge=0)
     echo_guard: bool = Field(default=True, description="Ignore inbound speech that is our echo.")
+    echo_ratio: float = Field(
+        default=0.3, ge=0, le=4,
+        description="While speaking, inbound speech quieter than this times our output is echo.",
+    )
 
 
 class StoreConfig(_Section):

@@ -61,6 +61,8 @@ class Speaker:
         self.speaking = False
         self._sent_s = 0.0
         self._far_end_done = 0.0  # clock time at which the far side runs out of audio
+        # (start, end, rms) of recent chunks on the far side's timeline, for the echo guard.
+        self._levels: list[tuple[float, float, float]] = []
 
     def heard_s(self) -> float:
         """Seconds of the current prompt the caller has heard by now."""
@@ -74,6 +76,14 @@ class Speaker:
         self._interrupt.set()
         self.outbox.send_break_now()
         return heard
+
+    def recent_output_rms(self, window_s: float = 0.3) -> float:
+        """Loudest of our chunks playing in the last `window_s` (echo arrives a little late)."""
+        now = self.clock()
+        return max(
+            (rms for start, end, rms in self._levels if end >= now - window_s and start <= now),
+            default=0.0,
+        )
 
     @property
     def queued_s(self) -> float:
@@ -118,7 +128,11 @@ class Speaker:
         await self.outbox.send(event, generation)
         now = self.clock()
         duration = chunk.size / self.sample_rate
-        self._far_end_done = max(self._far_end_done, now) + duration
+        start = max(self._far_end_done, now)
+        self._far_end_done = start + duration
+        rms = float(np.sqrt(np.mean(chunk.astype(np.float32) ** 2))) if chunk.size else 0.0
+        self._levels = [lv for lv in self._levels if lv[1] >= now - 1.0]
+        self._levels.append((start, self._far_end_done, rms))
         self._sent_s += duration
         return first_at if first_at is not None else now
 

@@ -1,0 +1,224 @@
+"""The ASGI app: the media WebSocket, webhooks, call records, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from voicebot.audio.frame import AudioFrame
+from voicebot.call.outbox import Outbox
+from voicebot.call.services import Services
+from voicebot.call.session import CallSession
+from voicebot.config import Config
+from voicebot.telephony.inbound import InboundDecoder
+
+log = logging.getLogger(__name__)
+
+# Query-string keys a media server may use to tell us about the call (docs/protocol.md).
+CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction")
+
+
+def create_app(config: Config, services: Services | None = None) -> FastAPI:
+    services = services or Services.build(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        await _open_records(services)
+        await services.load()
+        log.info("voicebot ready: flow %s", config.flow)
+        yield
+        if services.store is not None:
+            await services.store.aclose()
+        services.close()
+
+    app = FastAPI(title="voicebot", lifespan=lifespan)
+    app.state.services = services
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        body = services.health()
+        return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.websocket(config.server.media_path)
+    async def media(ws: WebSocket) -> None:
+        await _media(ws, services)
+
+    _mount_optional_routes(app, services)
+    return app
+
+
+def _authorised(ws: WebSocket, token: str | None) -> bool:
+    if token is None:
+        return True
+    given = ws.query_params.get("token") or ""
+    auth = ws.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        given = auth[7:]
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+async def _media(ws: WebSocket, services: Services) -> None:
+    cfg = services.config
+    metrics = services.metrics
+    if not _authorised(ws, cfg.server.media_token):
+        metrics.inc("voicebot_errors_total", kind="media_unauthorised")
+        await ws.close(code=1008, reason="unauthorised")
+        return
+    await ws.accept()
+    q = ws.query_params
+    decoder = InboundDecoder(
+        default_encoding=q.get("encoding", cfg.inbound.default_encoding),
+        default_rate=int(q.get("sample_rate", cfg.inbound.default_sample_rate)),
+        dtmf_payload_type=cfg.inbound.dtmf_payload_type,
+    )
+    outbox = Outbox(ws.send_text)
+    outbox.start()
+    call: dict[str, Any] = {k: q[k] for k in CALL_KEYS if k in q}
+    session: CallSession | None = None
+    reason = "disconnect"
+    waiter: asyncio.Task[None] | None = None
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            data, text = message.get("bytes"), message.get("text")
+            size = len(data) if data is not None else len(text or "")
+            metrics.inc("voicebot_frames_in_total")
+            if size > cfg.inbound.max_frame_bytes:
+                metrics.inc("voicebot_frames_dropped_total", reason="oversized")
+                continue
+            items: list[Any] = []
+            if data is not None:
+                items = decoder.feed_binary(data)
+            elif text is not None:
+                control = decoder.feed_text(text)
+                kind = type(control).__name__
+                if kind == "StartMessage":
+                    call.update(_start_fields(control))
+                elif kind == "StopMessage":
+                    reason = "stop"
+                    break
+                elif kind == "DtmfMessage":
+                    items = [control]
+                elif control is None:
+                    metrics.inc("voicebot_frames_dropped_total", reason="bad_control")
+            if session is None and (items or data is None):
+                session = await _start_session(services, call, outbox)
+                waiter = asyncio.create_task(_hang_up_when_asked(ws, session, outbox))
+            if session is None:
+                continue
+            for item in items:
+                if isinstance(item, AudioFrame):
+                    session.on_audio(item)
+                else:
+                    for digit in getattr(item, "digit", "") or getattr(item, "digits", ""):
+                        session.on_dtmf(digit)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for name, count in decoder.counters.items():
+            if name.startswith("frames_dropped_") and count:
+                metrics.inc("voicebot_frames_dropped_total", count,
+                            reason=name.removeprefix("frames_dropped_"))
+        if waiter is not None:
+            waiter.cancel()
+        if session is not None:
+            if session.end_reason:
+                reason = session.end_reason
+            await session.close(reason)
+            if services.calls is not None:
+                services.calls.detach(session.call_id)
+        await outbox.close(drain_timeout=0.5)
+
+
+def _start_fields(control: Any) -> dict[str, Any]:
+    fields = {
+        "call_id": getattr(control, "call_id", None),
+        "from_number": getattr(control, "from_number", None),
+        "to_number": getattr(control, "to_number", None),
+    }
+    return {k: v for k, v in fields.items() if v}
+
+
+async def _start_session(services: Services, call: dict[str, Any], outbox: Outbox) -> CallSession:
+    call_id = str(call.get("call_id") or uuid.uuid4())
+    call["call_id"] = call_id
+    call.setdefault("from_number", call.pop("from", None))
+    call.setdefault("to_number", call.pop("to", None))
+    pending: list[tuple[str, dict[str, Any]]] = []
+    if services.calls is not None:
+        call.update({k: v for k, v in services.calls.call_data(call_id).items() if v})
+    if services.ringover is not None and call.get("from_number"):
+        try:
+            call.update(await asyncio.wait_for(
+                services.ringover.caller_context(call["from_number"]), 1.0))
+        except Exception as exc:  # context is a nicety; the call goes on without it
+            log.info("caller context unavailable: %r", exc)
+    session = CallSession(services, call_id, call, outbox)
+    if services.calls is not None:
+        pending = services.calls.attach(call_id, session)
+    await session.start()
+    for name, data in pending:
+        await session.on_webhook(name, data)
+    return session
+
+
+async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbox) -> None:
+    await session.end_requested.wait()
+    if not session.hangup_requested:
+        return  # a transfer: the media server takes the call from here
+    await outbox.close(drain_timeout=2.0)
+    if ws.client_state == WebSocketState.CONNECTED:
+        await ws.close(code=1000, reason="hangup")
+
+
+async def _open_records(services: Services) -> None:
+    cfg = services.config
+    try:
+        from voicebot.call.registry import CallRegistry
+        from voicebot.store.records import CallStore
+    except ImportError:  # pragma: no cover - records are part of the package
+        return
+    path = cfg.resolve(cfg.store.path) if cfg.store.path != ":memory:" else cfg.store.path
+    if path != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    services.store = CallStore(path)
+    services.calls = CallRegistry(services.store)
+    if cfg.ringover.api_key:
+        from voicebot.telephony.ringover_api import RingoverClient
+
+        services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)
+
+
+def _mount_optional_routes(app: FastAPI, services: Services) -> None:
+    cfg = services.config
+
+    # Routers read services lazily: the store is opened in the lifespan, after routing.
+    class _Lazy:
+        def __init__(self, attr: str) -> None:
+            self.attr = attr
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(getattr(services, self.attr), name)
+
+    try:
+        from voicebot.web.calls_routes import make_calls_router
+        from voicebot.web.webhooks_routes import make_webhook_router
+    except ImportError:  # pragma: no cover
+        return
+    app.include_router(make_webhook_router(
+        _Lazy("calls"), _Lazy("store"), cfg.webhooks.key))  # type: ignore[arg-type]
+    app.include_router(make_calls_router(_Lazy("store"), cfg.records.token))  # type: ignore[arg-type]

@@ -1,0 +1,22 @@
+"""Is what the caller said over a prompt a real turn, or only "mhm"?"""
+
+from __future__ import annotations
+
+import re
+
+from voicebot.plugins.base import NLUResult
+
+# Listener noises that acknowledge rather than answer. "yes"/"no" are deliberately absent:
+# when a state asks a yes/no question they are answers, and the NLU says so.
+BACKCHANNELS = frozenset(
+    "mhm mm hmm hm uh-huh uh huh um uh ah oh okay ok yeah yep right sure alright i see "
+    "got it cool".split()
+)
+_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
+
+
+def is_backchannel(text: str, nlu: NLUResult | None = None) -> bool:
+    if nlu is not None and (nlu.intent is not None or nlu.entities):
+        return False
+    words = _WORD.findall(text.lower())
+    return 0 < len(words) <= 3 and all(w in BACKCHANNELS for w in words)

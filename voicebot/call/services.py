@@ -1,0 +1,76 @@
+"""What every call of one server process shares: plugins, the flow, the executor, the store.
+
+Built once at start-up, so a bad option or a broken flow stops the server before it
+takes a call, and models load (and warm up) before the first caller waits on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicebot.config import Config
+from voicebot.flow.engine import FlowEngine
+from voicebot.flow.loader import load_flow
+from voicebot.metrics import Metrics
+from voicebot.plugins.base import NLU, STT, TTS, VAD
+from voicebot.plugins.registry import PluginRegistry, health
+from voicebot.plugins.tts_cache import CachedTTS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    config: Config
+    registry: PluginRegistry
+    engine: FlowEngine
+    stt: STT
+    nlu: NLU
+    tts: TTS
+    executor: ThreadPoolExecutor
+    metrics: Metrics
+    store: Any = None  # voicebot.store.records.CallStore
+    calls: Any = None  # voicebot.call.registry.CallRegistry
+    ringover: Any = None  # voicebot.telephony.ringover_api.RingoverClient
+    ready: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, config: Config) -> "Services":
+        registry = PluginRegistry(extra=config.plugins)
+        engine = FlowEngine(load_flow(config.resolve(config.flow)))
+        stt = registry.create("stt", config.stt.use, config.stt.options)
+        nlu = registry.create("nlu", config.nlu.use, config.nlu.options)
+        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options))
+        # VAD is per call (it has state); build one now so a bad option fails at start-up.
+        registry.create("vad", config.vad.use, config.vad.options)
+        executor = ThreadPoolExecutor(
+            max_workers=config.server.executor_workers, thread_name_prefix="voicebot-work"
+        )
+        return cls(config, registry, engine, stt, nlu, tts, executor, Metrics())
+
+    def new_vad(self) -> VAD:
+        return self.registry.create("vad", self.config.vad.use, self.config.vad.options)
+
+    async def load(self) -> None:
+        """Load and warm up every plugin off the event loop, one after the other."""
+        loop = asyncio.get_running_loop()
+        for plugin in (self.stt, self.nlu, self.tts):
+            await loop.run_in_executor(self.executor, plugin.load)
+        self.ready = True
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "ready": self.ready,
+            "plugins": {
+                kind: {"name": p.name, **health(p)}
+                for kind, p in (("stt", self.stt), ("nlu", self.nlu), ("tts", self.tts))
+            },
+        }
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)

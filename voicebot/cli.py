@@ -1,0 +1,93 @@
+"""The `voicebot` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from voicebot.app import create_app
+    from voicebot.config import ConfigError, load_config
+    from voicebot.flow.loader import FlowError
+    from voicebot.plugins.registry import PluginConfigError
+
+    try:
+        config = load_config(args.config)
+        if args.flow:
+            config.flow = args.flow
+        app = create_app(config)
+    except (ConfigError, FlowError, PluginConfigError) as exc:
+        print(f"voicebot: cannot start: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    print(f"voicebot: serving {config.flow} on ws://{host}:{port}{config.server.media_path}",
+          flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, ws_max_size=2**20,
+                timeout_graceful_shutdown=config.server.shutdown_grace_s)
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from voicebot.simulator import main
+
+    return main(args)
+
+
+def _add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve the media WebSocket, webhooks and records")
+    p.add_argument("--config", default="config.yaml", help="config file (default: config.yaml)")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--flow", default=None, help="serve this flow instead of config's")
+    p.add_argument("--log-level", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=_serve)
+
+
+def _add_simulate(sub: Any) -> None:
+    p = sub.add_parser("simulate", help="act as a Ringover media server and call a bot")
+    p.add_argument("--url", default="ws://127.0.0.1:8080/media")
+    p.add_argument("--wav", help="what the caller says (any rate; sent as 8 kHz PCMU RTP)")
+    p.add_argument("--dtmf", help="keys the caller presses after speaking, e.g. 123#")
+    p.add_argument("--out", help="write the bot's audio to this WAV")
+    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--silence-before", type=float, default=1.0)
+    p.add_argument("--silence-after", type=float, default=3.0)
+    p.add_argument("--reorder", type=float, default=0.0, help="fraction of packets reordered")
+    p.add_argument("--drop", type=float, default=0.0, help="fraction of packets dropped")
+    p.add_argument("--call-id", default=None, help="send a JSON start message with this id")
+    p.set_defaults(func=_simulate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicebot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_serve(sub)
+    _add_simulate(sub)
+    from voicebot.flow.tools import add_flow_subcommands
+    from voicebot.plugins.cli import add_plugins_subcommand
+    from voicebot.store.cli import add_calls_subcommands
+
+    add_flow_subcommands(sub)
+    add_plugins_subcommand(sub)
+    add_calls_subcommands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(call_id)s] %(message)s",
+        defaults={"call_id": ""},
+    )
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
