@@ -1,0 +1,142 @@
+"""The flow as a graph: its edges, and the checks that need them.
+
+Shared by the validator (unreachable states, dead ends, goto loops) and `voicebot graph`.
+A dead end is a state from which no path of explicit transitions reaches a transfer or a
+hangup. The implicit endings (retries running out, the turn guard) do not count: a flow
+whose only way out is the caller giving up is a mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicebot.flow.loader import Flow, FlowError
+from voicebot.flow.schema import State, Transition
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    label: str
+    target: str | None  # a state, or None when the edge ends the call
+    ending: str | None = None  # "transfer +33..." or "hangup"
+
+
+def _label(t: Transition) -> str:
+    if t.intent is not None:
+        label = f"intent {t.intent}"
+    elif t.dtmf is not None:
+        label = f"dtmf {t.dtmf}"
+    else:
+        label = f"filled {t.filled}"
+    if t.if_:
+        label += f" if {t.if_}"
+    if t.digits:
+        label += f" / digits {t.digits}"
+    return label
+
+
+def _ending(owner: State | Transition) -> str | None:
+    if owner.transfer:
+        return f"transfer {owner.transfer}"
+    if owner.hangup:
+        return "hangup"
+    return None
+
+
+def transition_edge(flow: Flow, source: str, t: Transition, label: str) -> Edge | None:
+    if t.goto:
+        return Edge(source, label, t.goto)
+    if t.flow:
+        return Edge(source, label, flow.flows.get(t.flow))
+    ending = _ending(t)
+    if ending:
+        return Edge(source, label, None, ending)
+    return None  # stays in the state (or repeats): no edge
+
+
+def edges(flow: Flow) -> list[Edge]:
+    from voicebot.flow.validate import global_applies
+
+    found: list[Edge] = []
+    for name, state in flow.states.items():
+        if state.goto:
+            found.append(Edge(name, "next", state.goto))
+        if state.flow:
+            found.append(Edge(name, f"flow {state.flow}", flow.flows.get(state.flow)))
+        ending = _ending(state)
+        if ending:
+            found.append(Edge(name, "then", None, ending))
+        if not state.waits():
+            continue
+        for t in state.on:
+            edge = transition_edge(flow, name, t, _label(t))
+            if edge:
+                found.append(edge)
+        own = {t.intent for t in state.on if t.intent}
+        for t in flow.global_transitions:
+            if global_applies(state, t) and t.intent not in own:
+                edge = transition_edge(flow, name, t, "global " + _label(t))
+                if edge:
+                    found.append(edge)
+        for kind in ("no_input", "no_match"):
+            spec = getattr(state, kind) or getattr(flow.defaults, kind)
+            target = spec.goto or getattr(flow.defaults, kind).goto
+            if target:
+                found.append(Edge(name, f"{kind} exhausted", target))
+    return found
+
+
+def check_graph(flow: Flow) -> list[FlowError]:
+    errors: list[FlowError] = []
+    all_edges = edges(flow)
+    outgoing: dict[str, list[Edge]] = {name: [] for name in flow.states}
+    for edge in all_edges:
+        outgoing[edge.source].append(edge)
+
+    reachable = {flow.start}
+    frontier = [flow.start]
+    while frontier:
+        for edge in outgoing.get(frontier.pop(), []):
+            if edge.target and edge.target not in reachable:
+                reachable.add(edge.target)
+                frontier.append(edge.target)
+    for name in flow.states:
+        if name not in reachable:
+            errors.append(flow.state_error(name, (), f"unreachable state '{name}': no "
+                                           f"transition leads here from '{flow.start}'"))
+
+    # Backward fixed point: a state ends well if an edge ends the call or leads to one that does.
+    ends = {name for name, out in outgoing.items() if any(e.ending for e in out)}
+    changed = True
+    while changed:
+        changed = False
+        for name, out in outgoing.items():
+            if name not in ends and any(e.target in ends for e in out):
+                ends.add(name)
+                changed = True
+    for name in flow.states:
+        if name in reachable and name not in ends:
+            errors.append(flow.state_error(
+                name, (), f"dead end: no path from state '{name}' reaches a transfer or a "
+                "hangup"))
+
+    # Immediate moves (goto/flow without waiting) must not loop, or entering never returns.
+    for name in flow.states:
+        seen = [name]
+        current = flow.states[name]
+        while not current.waits() and (current.goto or current.flow):
+            nxt = current.goto or flow.flows.get(current.flow or "", "")
+            if nxt not in flow.states:
+                break
+            if nxt == name:
+                first = "goto" if flow.states[name].goto else "flow"
+                errors.append(flow.state_error(name, (first,),
+                              f"goto loop: {' -> '.join(seen + [nxt])} never waits for "
+                              "the caller"))
+                break
+            if nxt in seen:
+                break  # the loop is reported from one of its own states
+            seen.append(nxt)
+            current = flow.states[nxt]
+    return errors

@@ -1,0 +1,247 @@
+"""Load a flow file (and the files it includes) into a validated `Flow`.
+
+Every problem becomes a `FlowError` that names `file:line:column`, so a user sees where
+to look, not a Python traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from voicebot.flow.schema import Defaults, FlowFile, Intent, State, Transition
+from voicebot.flow.yamlsource import Mark, SourceMap, parse_yaml
+from voicebot.flow.yamlsource import Path as YamlPath
+
+
+@dataclass(frozen=True)
+class FlowProblem:
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class FlowError(Exception):
+    """A flow that cannot run. `errors` holds every problem found; str() is the first."""
+
+    def __init__(self, file: str, line: int, column: int, message: str,
+                 errors: list[FlowError] | None = None) -> None:
+        super().__init__(f"{file}:{line}:{column}: {message}")
+        self.file, self.line, self.column, self.message = file, line, column, message
+        self.errors: list[FlowError] = errors or [self]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class FlowWarning(FlowProblem):
+    """Legal but probably not what the author meant (e.g. an example shared by two intents)."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: warning: {self.message}"
+
+
+@dataclass
+class Flow:
+    name: str
+    language: str
+    start: str
+    defaults: Defaults
+    vars: dict[str, Any]
+    intents: dict[str, Intent]
+    global_transitions: list[Transition]
+    states: dict[str, State]
+    # `flow: NAME` jumps to the start state of the file named NAME (the root or an include).
+    flows: dict[str, str] = field(default_factory=dict)
+    root_file: str = ""
+    sources: dict[str, SourceMap] = field(default_factory=dict)
+    # Where each named thing was defined: file of each state / intent / global transition.
+    state_files: dict[str, str] = field(default_factory=dict)
+    intent_files: dict[str, str] = field(default_factory=dict)
+    global_files: list[str] = field(default_factory=list)
+    flow_files: dict[str, str] = field(default_factory=dict)
+
+    def where(self, file: str, path: YamlPath, prefer_value: bool = False) -> Mark:
+        return self.sources[file].locate(path, prefer_value)
+
+    def error(self, file: str, path: YamlPath, message: str,
+              prefer_value: bool = False) -> FlowError:
+        mark = self.where(file, path, prefer_value)
+        return FlowError(file, mark.line, mark.column, message)
+
+    def warning(self, file: str, path: YamlPath, message: str) -> FlowWarning:
+        mark = self.where(file, path)
+        return FlowWarning(file, mark.line, mark.column, message)
+
+    def state_error(self, state: str, subpath: YamlPath, message: str,
+                    prefer_value: bool = False) -> FlowError:
+        return self.error(self.state_files[state], ("states", state) + tuple(subpath), message,
+                          prefer_value)
+
+
+def _pydantic_errors(exc: ValidationError, source: SourceMap) -> list[FlowError]:
+    errors: list[FlowError] = []
+    seen: set[tuple[int, int]] = set()
+    for item in exc.errors():
+        loc = tuple(item["loc"])
+        mark = source.locate(loc)
+        if (mark.line, mark.column) in seen:
+            continue  # a union reports once per alternative; the first is enough
+        seen.add((mark.line, mark.column))
+        where = ".".join(str(part) for part in loc if part not in ("str", "list[str]"))
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key '{loc[-1]}'"
+        elif item["type"] == "missing":
+            message = f"missing required key '{loc[-1]}'"
+        else:
+            text = str(item["msg"]).removeprefix("Value error, ")
+            message = f"{where}: {text}" if where else text
+        errors.append(FlowError(source.file, mark.line, mark.column, message))
+    return errors
+
+
+def _read_file(path: Path) -> tuple[FlowFile | None, SourceMap, list[FlowError]]:
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, SourceMap(file), [FlowError(file, 1, 1, f"cannot read: {exc.strerror}")]
+    data, source, problems = parse_yaml(text, file)
+    errors = [FlowError(file, p.mark.line, p.mark.column, p.message) for p in problems]
+    if data is None and not errors:
+        errors.append(FlowError(file, 1, 1, "the file is empty"))
+    if errors:
+        return None, source, errors
+    if not isinstance(data, dict):
+        return None, source, [FlowError(file, 1, 1, "a flow file must be a mapping")]
+    try:
+        model = FlowFile.model_validate(data)
+    except ValidationError as exc:
+        return None, source, _pydantic_errors(exc, source)
+    return model, source, []
+
+
+def _merge(files: list[tuple[FlowFile, SourceMap]]) -> tuple[Flow, list[FlowError]]:
+    root, root_source = files[0]
+    errors: list[FlowError] = []
+    if not root.start:
+        mark = root_source.locate(())
+        errors.append(FlowError(root_source.file, mark.line, mark.column,
+                                "missing required key 'start'"))
+    flow = Flow(
+        name=root.name, language=root.language, start=root.start or "",
+        defaults=root.defaults, vars={}, intents={}, global_transitions=[], states={},
+        root_file=root_source.file,
+    )
+    for model, source in files:
+        file = source.file
+        flow.sources[file] = source
+        if model.name in flow.flows:
+            errors.append(_dup(source, ("name",), "flow", model.name, flow.flow_files[model.name]))
+        elif model.start:
+            flow.flows[model.name] = model.start
+            flow.flow_files[model.name] = file
+        for kind, items, table, files_of in (
+            ("state", model.states, flow.states, flow.state_files),
+            ("intent", model.intents, flow.intents, flow.intent_files),
+            ("variable", model.vars, flow.vars, {}),
+        ):
+            section = {"state": "states", "intent": "intents", "variable": "vars"}[kind]
+            for name, value in items.items():
+                if name in table:
+                    errors.append(_dup(source, (section, name), kind, name,
+                                       files_of.get(name, "another file")))
+                    continue
+                table[name] = value
+                files_of[name] = file
+        flow.global_transitions.extend(model.global_)
+        flow.global_files.extend([file] * len(model.global_))
+    return flow, errors
+
+
+def _dup(source: SourceMap, path: YamlPath, kind: str, name: str, other: str) -> FlowError:
+    mark = source.locate(path)
+    return FlowError(source.file, mark.line, mark.column,
+                     f"duplicate {kind} name '{name}' (also defined in {other})")
+
+
+def _collect_files(root: Path) -> tuple[list[tuple[FlowFile, SourceMap]], list[FlowError]]:
+    ordered: list[tuple[FlowFile, SourceMap]] = []
+    errors: list[FlowError] = []
+    seen: set[Path] = set()
+
+    def visit(path: Path) -> None:
+        resolved = path.resolve()
+        if resolved in seen:
+            return  # an include cycle or a diamond: each file is read once
+        seen.add(resolved)
+        model, source, problems = _read_file(path)
+        errors.extend(problems)
+        if model is None:
+            return
+        ordered.append((model, source))
+        for index, name in enumerate(model.include):
+            target = path.parent / name
+            if not target.is_file():
+                mark = source.locate(("include", index), prefer_value=True)
+                errors.append(FlowError(source.file, mark.line, mark.column,
+                                        f"included file '{name}' not found"))
+                continue
+            visit(target)
+
+    visit(root)
+    return ordered, errors
+
+
+def load_flow(path: str | Path) -> Flow:
+    """Parse and validate a flow; raise FlowError (all problems in `.errors`) if it is wrong."""
+    flow, errors, _warnings = _load(Path(path))
+    if errors:
+        first = errors[0]
+        raise FlowError(first.file, first.line, first.column, first.message, errors)
+    assert flow is not None
+    return flow
+
+
+def _load(path: Path) -> tuple[Flow | None, list[FlowError], list[FlowWarning]]:
+    # Imported here: the validator needs Flow, defined above.
+    from voicebot.flow.validate import check_flow
+
+    files, errors = _collect_files(path)
+    if errors or not files:
+        return None, errors, []
+    flow, errors = _merge(files)
+    if errors:
+        return None, errors, []
+    errors, warnings = check_flow(flow)
+    return (None if errors else flow), errors, warnings
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
+        else:
+            found.append(path)
+    return found
+
+
+def validate_paths(paths: Iterable[str | Path]) -> tuple[list[FlowError], list[FlowWarning]]:
+    """Check flow files (directories mean their *.yaml); for `voicebot validate`."""
+    errors: list[FlowError] = []
+    warnings: list[FlowWarning] = []
+    for path in _expand(paths):
+        _flow, file_errors, file_warnings = _load(path)
+        errors.extend(file_errors)
+        warnings.extend(file_warnings)
+    return errors, warnings
