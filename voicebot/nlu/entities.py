@@ -109,7 +109,7 @@ def extract(words: tuple[str, ...], slot: SlotSpec | None) -> dict[str, Any]:
         return entities
     value: Any = None
     if slot.type == "choice":
-        choice = find_choice(text, slot.choices, getattr(slot, "synonyms", None), ordinal)
+        choice = find_choice(text, slot.choices, slot.synonyms, ordinal)
         if choice is not None:
             entities["choice"] = value = choice
     elif slot.type == "digits" and digits is not None and _length_ok(digits, slot):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -48,6 +49,8 @@ class SlotSpec:
     length: int | None = None
     min_length: int | None = None
     max_length: int | None = None
+    # Other ways to name a choice: {"line": ["phone line", "dial tone"]}.
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
