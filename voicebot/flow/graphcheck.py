@@ -55,10 +55,20 @@ def transition_edge(flow: Flow, source: str, t: Transition, label: str) -> Edge 
     return None  # stays in the state (or repeats): no edge
 
 
-def edges(flow: Flow) -> list[Edge]:
+GLOBAL_SOURCE = "*"  # the source of global transitions when they are not expanded
+
+
+def edges(flow: Flow, expand_globals: bool = True) -> list[Edge]:
+    """Every transition as an edge. Globals are copied into each state that allows them,
+    or (for drawing) kept once with source GLOBAL_SOURCE."""
     from voicebot.flow.validate import global_applies
 
     found: list[Edge] = []
+    if not expand_globals:
+        for t in flow.global_transitions:
+            edge = transition_edge(flow, GLOBAL_SOURCE, t, _label(t))
+            if edge:
+                found.append(edge)
     for name, state in flow.states.items():
         if state.goto:
             found.append(Edge(name, "next", state.goto))
@@ -74,7 +84,7 @@ def edges(flow: Flow) -> list[Edge]:
             if edge:
                 found.append(edge)
         own = {t.intent for t in state.on if t.intent}
-        for t in flow.global_transitions:
+        for t in flow.global_transitions if expand_globals else []:
             if global_applies(state, t) and t.intent not in own:
                 edge = transition_edge(flow, name, t, "global " + _label(t))
                 if edge:

@@ -87,7 +87,7 @@ class Flow:
                           prefer_value)
 
 
-def _pydantic_errors(exc: ValidationError, source: SourceMap) -> list[FlowError]:
+def pydantic_errors(exc: ValidationError, source: SourceMap) -> list[FlowError]:
     errors: list[FlowError] = []
     seen: set[tuple[int, int]] = set()
     for item in exc.errors():
@@ -125,7 +125,7 @@ def _read_file(path: Path) -> tuple[FlowFile | None, SourceMap, list[FlowError]]
     try:
         model = FlowFile.model_validate(data)
     except ValidationError as exc:
-        return None, source, _pydantic_errors(exc, source)
+        return None, source, pydantic_errors(exc, source)
     return model, source, []
 
 

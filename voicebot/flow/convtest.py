@@ -1,0 +1,180 @@
+"""Conversation tests: YAML scripts of caller turns and what the bot must do in reply.
+
+    flow: ../support_router.yaml
+    tests:
+      - name: agent on request
+        greeting: {say: ["thank you for calling"], state: greeting}
+        turns:
+          - user: "I want to speak to an agent"
+            say: ["transferring you"]
+            actions: [say, transfer]
+            transfer: "+33123456789"
+
+They run on the pure engine with the default matcher (or any NLU callable), so they are
+exact and fast, and CI reads the exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.engine import CallState, FlowEngine
+from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
+from voicebot.flow.loader import FlowError, pydantic_errors, load_flow
+from voicebot.flow.matching import NLUFunction, match_nlu
+from voicebot.flow.yamlsource import SourceMap, parse_yaml
+
+ACTION_KINDS: dict[type, str] = {Say: "say", Play: "play", Transfer: "transfer",
+                                 SendDigits: "digits", Hangup: "hangup", Break: "break"}
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    say: str | list[str] | None = None  # substrings (case-insensitive) of what the bot says
+    not_say: str | list[str] | None = None
+    play: str | None = None
+    actions: list[str] | None = None  # the kinds, in order: say play transfer digits ...
+    transfer: str | None = None
+    digits: str | None = None
+    state: str | None = None
+    slots: dict[str, Any] | None = None  # a subset of the slots after the turn
+    vars: dict[str, Any] | None = None
+    ended: bool | None = None
+
+
+class Turn(Expect):
+    user: str | None = None
+    dtmf: str | int | None = None
+    silence: bool = False
+    error: str | None = None  # a plugin failure of this kind (TurnFailed)
+    webhook: str | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> Turn:
+        given = [self.user is not None, self.dtmf is not None, self.silence,
+                 self.error is not None, self.webhook is not None]
+        if sum(given) != 1:
+            raise ValueError("a turn needs exactly one of user, dtmf, silence, error, webhook")
+        return self
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    call: dict[str, Any] = {}
+    greeting: Expect | None = None
+    turns: list[Turn] = []
+
+
+class TestFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    flow: str
+    tests: list[Case] = Field(min_length=1)
+
+
+@dataclass
+class CaseResult:
+    name: str
+    failures: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+def check(expect: Expect, state: CallState, actions: list[Action]) -> list[str]:
+    """What differs between `expect` and the outcome of one step (empty if all is well)."""
+    problems: list[str] = []
+    spoken = " | ".join(a.text for a in actions if isinstance(a, Say))
+    for part in _as_list(expect.say):
+        if part.lower() not in spoken.lower():
+            problems.append(f"expected the bot to say '{part}', it said '{spoken}'")
+    for part in _as_list(expect.not_say):
+        if part.lower() in spoken.lower():
+            problems.append(f"expected the bot not to say '{part}', it said '{spoken}'")
+    kinds = [ACTION_KINDS[type(a)] for a in actions]
+    if expect.actions is not None and kinds != expect.actions:
+        problems.append(f"expected actions {expect.actions}, got {kinds}")
+    for kind, wanted, got in (
+        ("transfer", expect.transfer, [a.number for a in actions if isinstance(a, Transfer)]),
+        ("digits", expect.digits, [a.digits for a in actions if isinstance(a, SendDigits)]),
+        ("play", expect.play, [a.url for a in actions if isinstance(a, Play)]),
+    ):
+        if wanted is not None and wanted not in got:
+            problems.append(f"expected {kind} {wanted!r}, got {got or 'none'}")
+    if expect.state is not None and state.state != expect.state:
+        problems.append(f"expected state '{expect.state}', in '{state.state}'")
+    for name, table, values in (("slot", expect.slots, state.slots),
+                                ("variable", expect.vars, state.variables)):
+        for key, wanted in (table or {}).items():
+            if values.get(key) != wanted:
+                problems.append(f"expected {name} {key}={wanted!r}, got {values.get(key)!r}")
+    if expect.ended is not None and state.ended != expect.ended:
+        problems.append(f"expected ended={expect.ended}, got {state.ended}")
+    return problems
+
+
+def _event(turn: Turn, engine: FlowEngine, state: CallState, nlu: NLUFunction) -> Event:
+    if turn.user is not None:
+        return UserInput(nlu(turn.user, engine.expectation(state)))
+    if turn.dtmf is not None:
+        return Dtmf(str(turn.dtmf))
+    if turn.error is not None:
+        return TurnFailed(turn.error)
+    if turn.webhook is not None:
+        return Webhook(turn.webhook)
+    return NoInput()
+
+
+def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction = match_nlu) -> CaseResult:
+    failures: list[str] = []
+    state, actions = engine.start(case.call)
+    if case.greeting is not None:
+        failures += [f"greeting: {p}" for p in check(case.greeting, state, actions)]
+    for index, turn in enumerate(case.turns, start=1):
+        state, actions = engine.step(state, _event(turn, engine, state, nlu))
+        failures += [f"turn {index}: {p}" for p in check(turn, state, actions)]
+    return CaseResult(case.name, failures)
+
+
+def load_tests(path: Path) -> tuple[TestFile, SourceMap]:
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FlowError(file, 1, 1, f"cannot read: {exc.strerror}") from None
+    data, source, problems = parse_yaml(text, file)
+    if problems:
+        first = problems[0]
+        raise FlowError(file, first.mark.line, first.mark.column, first.message)
+    try:
+        return TestFile.model_validate(data), source
+    except ValidationError as exc:
+        errors = pydantic_errors(exc, source)
+        raise FlowError(errors[0].file, errors[0].line, errors[0].column, errors[0].message,
+                        errors) from None
+
+
+def run_file(path: Path, nlu: NLUFunction = match_nlu) -> list[tuple[CaseResult, int]]:
+    """Run every case of a test file; each result comes with the line of its case."""
+    tests, source = load_tests(path)
+    engine = FlowEngine(load_flow(path.parent / tests.flow))
+    results = []
+    for index, case in enumerate(tests.tests):
+        line = source.locate(("tests", index)).line
+        results.append((run_case(engine, case, nlu), line))
+    return results

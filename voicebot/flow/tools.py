@@ -1,0 +1,177 @@
+"""`voicebot validate | chat | test | graph`: the flow author's tools.
+
+Each `*_main` takes plain arguments, prints to stdout and returns an exit code;
+`add_flow_subcommands` registers them on an argparse sub-parser set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.convtest import run_file
+from voicebot.flow.engine import CallState, FlowEngine
+from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
+from voicebot.flow.graph import to_dot, to_mermaid
+from voicebot.flow.loader import FlowError, load_flow, validate_paths
+from voicebot.flow.matching import NLUFunction, match_nlu
+
+
+def validate_main(paths: list[str], output: TextIO | None = None) -> int:
+    out = output or sys.stdout
+    errors, warnings = validate_paths(paths)
+    for problem in [*errors, *warnings]:
+        print(problem, file=out)
+    if errors:
+        print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=out)
+        return 1
+    print(f"ok: {len(paths)} path(s), {len(warnings)} warning(s)", file=out)
+    return 0
+
+
+def describe(action: Action) -> str:
+    if isinstance(action, Say):
+        return f"bot: {action.text}"
+    if isinstance(action, Play):
+        return f"play: {action.url}"
+    if isinstance(action, Transfer):
+        return f"-> transfer {action.number}"
+    if isinstance(action, SendDigits):
+        return f"-> digits {action.digits}"
+    if isinstance(action, Hangup):
+        return f"-> hangup ({action.reason})"
+    if isinstance(action, Break):
+        return "-> break"
+    return repr(action)
+
+
+_CHAT_HELP = ("Type what the caller says. #1234 sends DTMF keys, /silence a no-input "
+              "time-out, /error a failed turn, /hangup hangs up, /state shows slots and "
+              "variables, /restart starts over, /quit leaves.")
+
+
+def chat_main(flow_path: str, input: TextIO = sys.stdin, output: TextIO = sys.stdout,
+              nlu: NLUFunction = match_nlu, call: dict[str, str] | None = None) -> int:
+    try:
+        engine = FlowEngine(load_flow(flow_path))
+    except FlowError as exc:
+        for error in exc.errors:
+            print(error, file=output)
+        return 1
+    call = call or {"from_number": "+33100000000", "to_number": "+33200000000",
+                    "call_id": "chat"}
+    print(_CHAT_HELP, file=output)
+
+    def show(state: CallState, actions: list[Action]) -> None:
+        for action in actions:
+            print(f"  {describe(action)}", file=output)
+        if state.ended:
+            print(f"[call ended: {state.end_reason}] (/restart to start again)", file=output)
+        else:
+            print(f"[{state.state}]", file=output)
+
+    state, actions = engine.start(call)
+    show(state, actions)
+    for raw in input:
+        line = raw.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/restart":
+            state, actions = engine.start(call)
+            show(state, actions)
+            continue
+        if line == "/state":
+            print(f"  state={state.state} slots={state.slots} vars={state.variables} "
+                  f"turns={state.turns}", file=output)
+            continue
+        event: Event
+        if line.startswith("#"):
+            event = Dtmf(line[1:] or "#")
+        elif line == "/silence":
+            event = NoInput()
+        elif line == "/error":
+            event = TurnFailed("chat")
+        elif line == "/hangup":
+            event = Webhook("hangup")
+        elif line.startswith("/"):
+            print(_CHAT_HELP, file=output)
+            continue
+        else:
+            result = nlu(line, engine.expectation(state))
+            if result.intent:
+                print(f"  (intent {result.intent} {result.confidence:.2f})", file=output)
+            event = UserInput(result)
+        state, actions = engine.step(state, event)
+        show(state, actions)
+    return 0
+
+
+def test_main(paths: list[str], output: TextIO | None = None,
+              nlu: NLUFunction = match_nlu) -> int:
+    out = output or sys.stdout
+    files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    passed = failed = 0
+    for file in files:
+        try:
+            results = run_file(file, nlu)
+        except FlowError as exc:
+            for error in exc.errors:
+                print(f"ERROR {error}", file=out)
+            failed += 1
+            continue
+        for result, line in results:
+            if result.passed:
+                passed += 1
+                print(f"PASS {file}:{line}: {result.name}", file=out)
+            else:
+                failed += 1
+                print(f"FAIL {file}:{line}: {result.name}", file=out)
+                for failure in result.failures:
+                    print(f"    {failure}", file=out)
+    print(f"{passed} passed, {failed} failed", file=out)
+    return 1 if failed or not passed else 0
+
+
+def graph_main(flow_path: str, fmt: str = "mermaid", out: str | None = None) -> int:
+    try:
+        flow = load_flow(flow_path)
+    except FlowError as exc:
+        for error in exc.errors:
+            print(error)
+        return 1
+    text = to_dot(flow) if fmt == "dot" else to_mermaid(flow)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register validate/chat/test/graph; each parser's `func(args)` returns the exit code."""
+    p = subparsers.add_parser("validate", help="check flow files (file:line:col errors)")
+    p.add_argument("paths", nargs="+", help="flow files or directories of *.yaml")
+    p.set_defaults(func=lambda args: validate_main(args.paths))
+
+    p = subparsers.add_parser("chat", help="talk to a flow in the terminal")
+    p.add_argument("flow", help="flow file")
+    p.set_defaults(func=lambda args: chat_main(args.flow))
+
+    p = subparsers.add_parser("test", help="run conversation tests")
+    p.add_argument("paths", nargs="+", help="test files or directories of *.yaml")
+    p.set_defaults(func=lambda args: test_main(args.paths))
+
+    p = subparsers.add_parser("graph", help="draw a flow as Mermaid or Graphviz DOT")
+    p.add_argument("flow", help="flow file")
+    p.add_argument("--format", dest="fmt", choices=("mermaid", "dot"), default="mermaid")
+    p.add_argument("-o", "--out", default=None, help="output file (default: stdout)")
+    p.set_defaults(func=lambda args: graph_main(args.flow, args.fmt, args.out))
