@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
-from voicebot.flow.loader import FlowError, pydantic_errors, load_flow
+from voicebot.flow.loader import FlowError, load_flow, pydantic_errors
 from voicebot.flow.matching import NLUFunction, match_nlu
 from voicebot.flow.yamlsource import SourceMap, parse_yaml
 
