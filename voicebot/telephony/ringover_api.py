@@ -278,7 +278,9 @@ class RingoverClient:
         """Contacts whose name, company or number match; with `number`, only exact lines."""
         if (query is None) == (number is None):
             raise ValueError("give either a query or a number")
-        term = query if query is not None else digits(number or "")
+        # A number is searched by its last 9 digits, the part every notation shares
+        # (+33 6.., 0033 6.., 06..); the exact-line filter below removes near misses.
+        term = query if query is not None else digits(number or "")[-9:]
         if not term:
             return []
         data = await self._get("/contacts", params={"search": term, "limit_count": limit})
