@@ -201,14 +201,17 @@ class PluginRegistry:
             "(or give an import path 'package.module:Class')"
         )
 
-    def create(self, kind: str, use: str, options: dict[str, Any] | None = None) -> Plugin:
-        """Resolve, validate `options` with the plugin's Options model, and construct."""
+    def validate(self, kind: str, use: str, options: dict[str, Any] | None = None) -> BaseModel:
+        """`options` checked by the plugin's Options model, without constructing the plugin."""
         cls = self.resolve(kind, use)
         try:
-            validated = cls.Options.model_validate(options or {})
+            return cls.Options.model_validate(options or {})
         except ValidationError as exc:
             raise PluginConfigError(_validation_message(kind, use, exc)) from None
-        return cls(validated)
+
+    def create(self, kind: str, use: str, options: dict[str, Any] | None = None) -> Plugin:
+        """Resolve, validate `options` with the plugin's Options model, and construct."""
+        return self.resolve(kind, use)(self.validate(kind, use, options))
 
     def infos(self) -> list[PluginInfo]:
         """Every known plugin, with its options; importing each class to describe it."""
