@@ -48,6 +48,9 @@ class YamlProblem:
     message: str
 
 
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -87,6 +90,9 @@ class _Builder:
                 self.source.keys[path + (index,)] = _mark(item)
                 items.append(self.build(item, path + (index,)))
             return items
+        if node.tag == _BOOL_TAG and node.value.lower() not in ("true", "false"):
+            # YAML 1.2 booleans only: `examples: [yes, no]` and `on:` are words in a flow.
+            return node.value
         return self._scalars.construct_object(node, deep=True)
 
 
