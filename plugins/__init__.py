@@ -1,0 +1,1 @@
+"""Example custom plugins, registered through config.yaml's `plugins:` list."""
