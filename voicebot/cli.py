@@ -81,10 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(call_id)s] %(message)s",
-        defaults={"call_id": ""},
-    )
+    handler = logging.StreamHandler()
+    # Every line carries the call id (empty outside a call), so one call's log can be grepped.
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s [%(call_id)s] %(message)s", defaults={"call_id": "-"}
+    ))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -61,7 +61,16 @@ class WaitFor:
     timeout: float = 20.0
 
 
-Step = Silence | Speech | Key | WaitFor
+@dataclass(frozen=True)
+class WaitQuiet:
+    """Keep streaming silence until the bot has spoken and then sent no audio for `quiet`
+    seconds: a polite caller waits for the end of the prompt."""
+
+    quiet: float = 0.6
+    timeout: float = 30.0
+
+
+Step = Silence | Speech | Key | WaitFor | WaitQuiet
 
 
 @dataclass
@@ -254,6 +263,8 @@ async def _send_script(ws: Any, script: list[Step], rtp: _Rtp, clock: _Pacer,
                 await clock.tick()
                 for pkt in copies:
                     await ws.send(pkt)
+        elif isinstance(step, WaitQuiet):
+            await _wait_quiet(ws, step, rtp, clock, result, done)
         elif isinstance(step, WaitFor):
             deadline = time.monotonic() + step.timeout
             while len(result.of(step.kind)) < step.nth:
@@ -263,6 +274,16 @@ async def _send_script(ws: Any, script: list[Step], rtp: _Rtp, clock: _Pacer,
             seen_at = result.of(step.kind)[step.nth - 1].at
             while time.monotonic() < seen_at + step.after and not done.is_set():
                 await _send_audio(ws, SILENCE, rtp, clock, result)
+
+
+async def _wait_quiet(ws: Any, step: WaitQuiet, rtp: _Rtp, clock: _Pacer, result: SimResult,
+                      done: asyncio.Event) -> None:
+    deadline = time.monotonic() + step.timeout
+    while time.monotonic() < deadline and not done.is_set():
+        audio = result.of("streamAudio")
+        if audio and time.monotonic() - audio[-1].at >= step.quiet:
+            return
+        await _send_audio(ws, SILENCE, rtp, clock, result)
 
 
 def _print(got: Received, t0: float) -> None:

@@ -1,0 +1,94 @@
+"""Start the real `voicebot serve` in a subprocess for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(directory: Path, flow: str | Path, **overrides: Any) -> Path:
+    config: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["flow"] = str(Path(flow).resolve())
+    config["store"] = {"path": str(directory / "calls.sqlite3")}
+    for key, value in overrides.items():
+        section = config.setdefault(key, {})
+        if isinstance(value, dict) and isinstance(section, dict):
+            section.update(value)
+        else:
+            config[key] = value
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@contextlib.contextmanager
+def running_server(flow: str | Path, startup_timeout: float = 90.0,
+                   **overrides: Any) -> Iterator[dict[str, Any]]:
+    """Yields {"url", "http", "process", "log", "db"}; stops the server (SIGTERM) after."""
+    with tempfile.TemporaryDirectory(prefix="voicebot-e2e-") as tmp:
+        directory = Path(tmp)
+        port = free_port()
+        config = write_config(directory, flow, **overrides)
+        log_path = directory / "server.log"
+        log = open(log_path, "w")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "voicebot.cli", "serve", "--config", str(config),
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ),
+        )
+        http = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + startup_timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited: {log_path.read_text()}")
+                try:
+                    with urllib.request.urlopen(http + "/healthz", timeout=1) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server not ready: {log_path.read_text()}")
+                time.sleep(0.2)
+            yield {"url": f"ws://127.0.0.1:{port}/media", "http": http, "process": proc,
+                   "log": log_path, "db": directory / "calls.sqlite3"}
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            log.close()
+
+
+def espeak_8k(text: str, voice: str = "en-us", rate: int = 160) -> Any:
+    """Speech synthesised by espeak-ng, at 8 kHz as the simulator sends it."""
+    from voicebot.simulator import load_wav_8k
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", f.name, text],
+                       check=True, capture_output=True)
+        return load_wav_8k(f.name)
