@@ -1,0 +1,153 @@
+"""validate / chat / test / graph as the CLI runs them: arguments in, text and exit code out."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import pytest
+from flow_helpers import MINIMAL, FlowFiles
+
+from voicebot.flow import tools
+from voicebot.flow.tools import add_flow_subcommands, chat_main, graph_main, validate_main
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTER = str(ROOT / "flows" / "support_router.yaml")
+
+
+def test_validate_ok_and_errors(files: FlowFiles) -> None:
+    out = io.StringIO()
+    assert validate_main([str(files.write(MINIMAL))], out) == 0
+    assert out.getvalue().startswith("ok:")
+    bad = files.write(MINIMAL.replace("hangup: true", "goto: nowhere"), "bad.yaml")
+    out = io.StringIO()
+    assert validate_main([str(bad)], out) == 1
+    first = out.getvalue().splitlines()[0]
+    assert first == f"{bad}:11:15: unknown target state 'nowhere'"
+
+
+def test_validate_prints_warnings_but_passes(files: FlowFiles) -> None:
+    text = MINIMAL.replace("    examples: [yes]\n", "    examples: [yes]\n  sure:\n"
+                           "    examples: [yes]\n")
+    out = io.StringIO()
+    assert validate_main([str(files.write(text))], out) == 0
+    assert "warning: example 'yes' is shared" in out.getvalue()
+
+
+def test_validate_a_directory() -> None:
+    out = io.StringIO()
+    assert validate_main([str(ROOT / "flows")], out) == 0
+
+
+def test_chat_session() -> None:
+    lines = ["/state", "blah", "#2", "/silence", "/error", "phone line", "hello", "/restart",
+             "/what", "agent", "/quit", "never read"]
+    script = io.StringIO("".join(line + "\n" for line in lines))
+    out = io.StringIO()
+    assert chat_main(ROUTER, script, out) == 0
+    text = out.getvalue()
+    assert "bot: Hello, and thank you for calling" in text
+    assert "[greeting]" in text and "state=greeting" in text
+    assert "bot: Sorry, I didn't catch that. You can say billing" in text
+    assert "[technical]" in text
+    assert "bot: Sorry, I didn't hear anything." in text
+    assert "something went wrong" in text
+    assert "-> transfer +33123456702" in text
+    assert "[call ended: transfer]" in text
+    assert "(intent agent 1.00)" in text
+    assert text.count("-> transfer") == 2
+    assert "never read" not in text
+
+
+def test_chat_refuses_a_broken_flow(files: FlowFiles) -> None:
+    bad = files.write(MINIMAL.replace("hangup: true", "goto: nowhere"))
+    out = io.StringIO()
+    assert chat_main(str(bad), io.StringIO(""), out) == 1
+    assert "unknown target state" in out.getvalue()
+
+
+def test_conversation_tests_of_the_example_flows_pass() -> None:
+    out = io.StringIO()
+    assert tools.test_main([str(ROOT / "flows" / "tests")], out) == 0
+    assert out.getvalue().splitlines()[-1].endswith(" passed, 0 failed")
+
+
+def test_conversation_test_failure_and_summary(files: FlowFiles) -> None:
+    files.write(MINIMAL)
+    tests = files.write(
+        """\
+        flow: flow.yaml
+        tests:
+          - name: good
+            greeting: {say: ["shall"], state: ask, actions: [say]}
+            turns:
+              - user: "yes"
+                actions: [hangup]
+                ended: true
+          - name: bad
+            turns:
+              - user: "yes"
+                say: ["goodbye"]
+                actions: [transfer]
+                state: elsewhere
+                slots: {x: 1}
+                ended: false
+        """,
+        "tests.yaml",
+    )
+    out = io.StringIO()
+    assert tools.test_main([str(tests)], out) == 1
+    text = out.getvalue()
+    assert f"PASS {tests}:3: good" in text
+    assert f"FAIL {tests}:9: bad" in text
+    assert "expected the bot to say 'goodbye'" in text
+    assert "expected actions ['transfer'], got ['hangup']" in text
+    assert "expected state 'elsewhere', in 'ask'" in text
+    assert "expected slot x=1, got None" in text
+    assert "expected ended=False, got True" in text
+    assert text.splitlines()[-1] == "1 passed, 1 failed"
+
+
+def test_conversation_test_file_errors_have_lines(files: FlowFiles) -> None:
+    tests = files.write(
+        """\
+        flow: flow.yaml
+        tests:
+          - name: t
+            turns:
+              - user: "hi"
+                dtmf: 1
+        """,
+        "tests.yaml",
+    )
+    out = io.StringIO()
+    assert tools.test_main([str(tests)], out) == 1
+    assert f"ERROR {tests}:5:" in out.getvalue()
+    assert "exactly one of user, dtmf" in out.getvalue()
+
+
+def test_graph_mermaid_and_dot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert graph_main(ROUTER, "mermaid") == 0
+    mermaid = capsys.readouterr().out
+    assert mermaid.startswith("flowchart TD")
+    assert 's_greeting -->|"intent billing"| s_billing' in mermaid
+    assert 's__ -->|"intent agent"|' in mermaid  # globals are drawn once
+    assert '"transfer {{ vars.agent_number }}"' in mermaid
+    out = tmp_path / "g.dot"
+    assert graph_main(ROUTER, "dot", str(out)) == 0
+    dot = out.read_text()
+    assert dot.startswith('digraph "support_router"') and dot.rstrip().endswith("}")
+    assert 's_greeting -> s_technical [label="intent technical"];' in dot
+
+
+def test_subcommands_register_with_argparse(files: FlowFiles) -> None:
+    parser = argparse.ArgumentParser(prog="voicebot")
+    add_flow_subcommands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["graph", ROUTER, "--format", "dot", "-o", "x.dot"])
+    assert (args.flow, args.fmt, args.out) == (ROUTER, "dot", "x.dot")
+    args = parser.parse_args(["validate", str(files.write(MINIMAL))])
+    assert args.func(args) == 0
+    args = parser.parse_args(["test", "a.yaml", "b.yaml"])
+    assert args.paths == ["a.yaml", "b.yaml"] and callable(args.func)
+    assert parser.parse_args(["chat", ROUTER]).flow == ROUTER
