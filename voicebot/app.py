@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any
@@ -89,6 +90,7 @@ async def _media(ws: WebSocket, services: Services) -> None:
     session: CallSession | None = None
     reason = "disconnect"
     waiter: asyncio.Task[None] | None = None
+    bucket = _TokenBucket(cfg.inbound.max_messages_per_s, burst_s=2.0)
     try:
         while True:
             message = await ws.receive()
@@ -99,6 +101,9 @@ async def _media(ws: WebSocket, services: Services) -> None:
             metrics.inc("voicebot_frames_in_total")
             if size > cfg.inbound.max_frame_bytes:
                 metrics.inc("voicebot_frames_dropped_total", reason="oversized")
+                continue
+            if not bucket.take():
+                metrics.inc("voicebot_frames_dropped_total", reason="rate")
                 continue
             items: list[Any] = []
             if data is not None:
@@ -117,7 +122,9 @@ async def _media(ws: WebSocket, services: Services) -> None:
                     metrics.inc("voicebot_frames_dropped_total", reason="bad_control")
             if session is None and (items or data is None):
                 session = await _start_session(services, call, outbox)
-                waiter = asyncio.create_task(_hang_up_when_asked(ws, session, outbox))
+                waiter = asyncio.create_task(
+                    _hang_up_when_asked(ws, session, outbox, cfg.inbound.max_call_s)
+                )
             if session is None:
                 continue
             for item in items:
@@ -142,6 +149,23 @@ async def _media(ws: WebSocket, services: Services) -> None:
             if services.calls is not None:
                 services.calls.detach(session.call_id)
         await outbox.close(drain_timeout=0.5)
+
+
+class _TokenBucket:
+    """Frames per second a media server may send; a flood is dropped, not queued."""
+
+    def __init__(self, rate: float, burst_s: float) -> None:
+        self.rate, self.capacity = rate, rate * burst_s
+        self.tokens, self.at = self.capacity, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def _start_fields(control: Any) -> dict[str, Any]:
@@ -176,8 +200,14 @@ async def _start_session(services: Services, call: dict[str, Any], outbox: Outbo
     return session
 
 
-async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbox) -> None:
-    await session.end_requested.wait()
+async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbox,
+                              max_call_s: float) -> None:
+    try:
+        await asyncio.wait_for(session.end_requested.wait(), max_call_s)
+    except TimeoutError:
+        session.log.warning("call reached max_call_s=%s; hanging up", max_call_s)
+        session.end_reason = "max_call_length"
+        session.hangup_requested = True
     if not session.hangup_requested:
         return  # a transfer: the media server takes the call from here
     await outbox.close(drain_timeout=2.0)

@@ -47,7 +47,11 @@ class InboundConfig(_Section):
     default_encoding: Literal["pcmu", "pcma", "l16", "l16le", "l16be"] = "pcmu"
     default_sample_rate: Literal[8000, 16000, 24000] = 8000
     dtmf_payload_type: int = Field(default=101, ge=96, le=127)
-    max_frame_bytes: int = Field(default=16384, ge=64)
+    max_frame_bytes: int = Field(default=16384, ge=64, description="Larger frames are dropped.")
+    max_messages_per_s: float = Field(
+        default=200, gt=0, description="Frames beyond this rate (burst of 2 s) are dropped."
+    )
+    max_call_s: float = Field(default=3600, gt=0, description="A call is ended after this long.")
 
 
 class ListenConfig(_Section):
@@ -58,6 +62,9 @@ class ListenConfig(_Section):
     speculative: bool = Field(default=True, description="Start STT before the hangover ends.")
     speculative_after_ms: int = Field(default=150, ge=20)
     stt_timeout_s: float = Field(default=10.0, gt=0, description="A turn's STT gives up after.")
+    tts_timeout_s: float = Field(
+        default=10.0, gt=0, description="Synthesis of one sentence gives up after this."
+    )
 
 
 class SpeakConfig(_Section):

@@ -78,7 +78,7 @@ class Metrics:
                     out.append(f"{_fmt(name, key)} {val:g}")
             for key, series in sorted(self.hist.get(name, {}).items()):
                 running = 0.0
-                for bound, count in zip(BUCKETS, series):
+                for bound, count in zip(BUCKETS, series[: len(BUCKETS)], strict=True):
                     running += count
                     out.append(f"{_fmt(name + '_bucket', key, (('le', str(bound)),))} {running:g}")
                 running += series[len(BUCKETS)]

@@ -203,7 +203,7 @@ async def simulate(
             remaining = timeout - (time.monotonic() - t_start)
             # A media server keeps streaming while the call lasts: silence until the end.
             await asyncio.wait_for(_stream_silence(ws, rtp, clock, result, done), remaining)
-        except (asyncio.TimeoutError, websockets.ConnectionClosed):
+        except (TimeoutError, websockets.ConnectionClosed):
             pass
         finally:
             receiver.cancel()

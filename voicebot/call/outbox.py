@@ -73,7 +73,7 @@ class Outbox:
             try:
                 await asyncio.wait_for(self._queue.put(None), drain_timeout)
                 await asyncio.wait_for(asyncio.shield(self._task), drain_timeout)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 pass
         self.closed = True
         if not self._task.done():

@@ -40,7 +40,7 @@ class Services:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, config: Config) -> "Services":
+    def build(cls, config: Config) -> Services:
         registry = PluginRegistry(extra=config.plugins)
         engine = FlowEngine(load_flow(config.resolve(config.flow)))
         stt = registry.create("stt", config.stt.use, config.stt.options)

@@ -372,7 +372,7 @@ class CallSession:
         try:
             playback = await self.speaker.play(
                 stream_speech(self.s.tts, action.text, self.speaker.sample_rate,
-                              self.s.executor, spoken)
+                              self.s.executor, spoken, self.s.config.listen.tts_timeout_s)
             )
         except Exception as exc:
             self.s.metrics.inc("voicebot_errors_total", kind="tts")

@@ -141,7 +141,7 @@ class Speaker:
             return
         try:
             await asyncio.wait_for(self._interrupt.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

@@ -40,7 +40,9 @@ class SpokenText:
     def rest(self, heard_s: float) -> str:
         """The text not yet heard: what to say again after a backchannel."""
         heard = self.heard(heard_s)
-        return self.all_text[len(heard) :].strip() if self.all_text.startswith(heard) else self.all_text
+        if not self.all_text.startswith(heard):
+            return self.all_text
+        return self.all_text[len(heard) :].strip()
 
 
 async def _synth(tts: TTS, text: str, rate: int, executor: Executor | None) -> np.ndarray:
@@ -52,16 +54,25 @@ async def _synth(tts: TTS, text: str, rate: int, executor: Executor | None) -> n
 
 
 async def stream_speech(
-    tts: TTS, text: str, rate: int, executor: Executor | None, spoken: SpokenText
+    tts: TTS, text: str, rate: int, executor: Executor | None, spoken: SpokenText,
+    timeout_s: float = 10.0,
 ) -> AsyncIterator[np.ndarray]:
+    """Yields each sentence's audio at `rate`; raises TimeoutError if one takes too long
+    (a hung plugin then costs one prompt, not the call; its thread is not reclaimable)."""
     sentences = split_sentences(text) or [text]
     spoken.all_text = " ".join(sentences)
-    pending = asyncio.ensure_future(_synth(tts, sentences[0], rate, executor))
+
+    def synth(sentence: str) -> asyncio.Future[np.ndarray]:
+        return asyncio.ensure_future(
+            asyncio.wait_for(_synth(tts, sentence, rate, executor), timeout_s)
+        )
+
+    pending = synth(sentences[0])
     try:
         for i, sentence in enumerate(sentences):
             pcm = await pending
             if i + 1 < len(sentences):
-                pending = asyncio.ensure_future(_synth(tts, sentences[i + 1], rate, executor))
+                pending = synth(sentences[i + 1])
             if spoken.first_audio_at is None:
                 spoken.first_audio_at = time.monotonic()
             spoken.sentences.append((sentence, pcm.size / rate))
