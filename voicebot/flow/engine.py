@@ -167,13 +167,15 @@ class FlowEngine:
         slot = None
         if current.collect:
             c = current.collect
+            choices = c.choice_map()
             slot = SlotSpec(
                 name=c.slot,
                 type=c.type,
-                choices=list(c.choice_map()),
+                choices=list(choices),
                 length=c.length,
                 min_length=c.min_length,
                 max_length=c.max_length,
+                synonyms={name: words for name, words in choices.items() if words},
             )
         return Expectation(self.intent_specs(self._accepted_intents(current)), slot)
 

@@ -145,7 +145,8 @@ class _Parser:
         if token.kind == "keyword" and token.text == "in":
             self.take()
             return Node("compare", "in", (node, self.sum_()), token.offset)
-        if token.kind == "keyword" and token.text == "not" and self.tokens[self.pos + 1].text == "in":
+        following = self.tokens[self.pos + 1] if token.kind != "end" else token
+        if token.kind == "keyword" and token.text == "not" and following.text == "in":
             self.pos += 2
             return Node("compare", "not in", (node, self.sum_()), token.offset)
         return node

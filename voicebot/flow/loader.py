@@ -225,7 +225,7 @@ def _load(path: Path) -> tuple[Flow | None, list[FlowError], list[FlowWarning]]:
     return (None if errors else flow), errors, warnings
 
 
-def _expand(paths: Iterable[str | Path]) -> list[Path]:
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for item in paths:
         path = Path(item)
@@ -240,7 +240,7 @@ def validate_paths(paths: Iterable[str | Path]) -> tuple[list[FlowError], list[F
     """Check flow files (directories mean their *.yaml); for `voicebot validate`."""
     errors: list[FlowError] = []
     warnings: list[FlowWarning] = []
-    for path in _expand(paths):
+    for path in expand_paths(paths):
         _flow, file_errors, file_warnings = _load(path)
         errors.extend(file_errors)
         warnings.extend(file_warnings)

@@ -16,19 +16,20 @@ from voicebot.flow.convtest import run_file
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
 from voicebot.flow.graph import to_dot, to_mermaid
-from voicebot.flow.loader import FlowError, load_flow, validate_paths
+from voicebot.flow.loader import FlowError, expand_paths, load_flow, validate_paths
 from voicebot.flow.matching import NLUFunction, match_nlu
 
 
 def validate_main(paths: list[str], output: TextIO | None = None) -> int:
     out = output or sys.stdout
     errors, warnings = validate_paths(paths)
+    count = len(expand_paths(paths))
     for problem in [*errors, *warnings]:
         print(problem, file=out)
     if errors:
         print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=out)
         return 1
-    print(f"ok: {len(paths)} path(s), {len(warnings)} warning(s)", file=out)
+    print(f"ok: {count} flow file(s), {len(warnings)} warning(s)", file=out)
     return 0
 
 

@@ -50,7 +50,7 @@ def _placements(flow: Flow) -> Iterator[tuple[str, Path, Transition, str | None]
         for index, transition in enumerate(state.on):
             yield flow.state_files[name], ("states", name, "on", index), transition, name
     per_file: dict[str, int] = {}
-    for file, transition in zip(flow.global_files, flow.global_transitions):
+    for file, transition in zip(flow.global_files, flow.global_transitions, strict=True):
         index = per_file.get(file, 0)
         per_file[file] = index + 1
         yield file, ("global", index), transition, None
