@@ -285,3 +285,16 @@ def test_on_and_yes_keys_are_names_not_booleans(files: FlowFiles) -> None:
 def test_dedent_helper_matches_written_file(files: FlowFiles) -> None:
     path = files.write("  a: 1\n")
     assert path.read_text() == textwrap.dedent("  a: 1\n")
+
+
+def test_template_in_play_url_and_digits_is_checked(files: FlowFiles) -> None:
+    text = MINIMAL.replace('    say: "Shall we?"\n',
+                           '    say: "Shall we?"\n    play: "https://x/{{ vars.file }}.mp3"\n')
+    assert_error_at(files, text, "play:", "undefined variable 'file'")
+    text = MINIMAL.replace("hangup: true", 'digits: "{{ slots.ext }}"\n        hangup: true')
+    assert_error_at(files, text, "digits:", "undefined slot 'ext'")
+
+
+def test_bad_digits_to_send(files: FlowFiles) -> None:
+    text = MINIMAL.replace("hangup: true", 'digits: "12x"\n        hangup: true')
+    assert_error_at(files, text, "digits:", "bad digits '12x'")

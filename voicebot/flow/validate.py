@@ -141,7 +141,9 @@ class _Checker:
             self.err(file, path + ("intent",), f"unknown intent '{t.intent}'", True)
         if t.dtmf is not None and not re.fullmatch(r"[0-9*#A-D]+", t.dtmf):
             self.err(file, path + ("dtmf",), f"bad DTMF key '{t.dtmf}' (use 0-9 * # A-D)", True)
-        if t.digits is not None and not re.fullmatch(r"[0-9*#A-Dw]+", t.digits):
+        if t.digits is not None and "{{" not in t.digits and not re.fullmatch(
+            r"[0-9*#A-Dw]+", t.digits
+        ):
             self.err(file, path + ("digits",), f"bad digits '{t.digits}'", True)
         if t.filled is not None and state is not None:
             collect = self.flow.states[state].collect
@@ -152,7 +154,8 @@ class _Checker:
             self.check_expression(t.if_, file, path + ("if",))
         self.check_set(t.set, file, path)
         self.check_say(t.say, file, path + ("say",))
-        self.check_template(t.transfer, file, path + ("transfer",))
+        for key in ("transfer", "play", "digits"):
+            self.check_template(getattr(t, key), file, path + (key,))
         self.check_target(t.goto, file, path)
         self.check_target(t.flow, file, path, "flow")
 
@@ -166,7 +169,8 @@ class _Checker:
         file = self.flow.state_files[name]
         path: Path = ("states", name)
         self.check_say(state.say, file, path + ("say",))
-        self.check_template(state.transfer, file, path + ("transfer",))
+        for key in ("transfer", "play", "digits"):
+            self.check_template(getattr(state, key), file, path + (key,))
         self.check_set(state.set, file, path)
         self.check_target(state.goto, file, path)
         self.check_target(state.flow, file, path, "flow")
