@@ -143,6 +143,15 @@ def test_rtp_dtmf_gives_one_digit_at_its_start_time() -> None:
     assert len(check_frames(audio(items))) == 320 * 50
 
 
+def test_rtp_is_detected_even_when_the_first_two_packets_are_swapped() -> None:
+    packets = rtp_stream(tone(1000, 8000, 1.0))
+    packets[0], packets[1] = packets[1], packets[0]
+    decoder = InboundDecoder()
+    check_frames(audio(feed(decoder, packets)))
+    assert decoder.framing == "rtp"
+    assert decoder.counters["packets_late"] == 0
+
+
 def test_raw_pcmu_frames_are_detected_and_timed_by_sample_count() -> None:
     pcm = tone(1000, 8000, 1.0)
     frames = [ulaw_encode(pcm[i : i + 160]) for i in range(0, pcm.size, 160)]

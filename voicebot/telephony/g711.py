@@ -67,12 +67,12 @@ for _table in (ULAW_DECODE, ULAW_ENCODE, ALAW_DECODE, ALAW_ENCODE):
 
 def ulaw_decode(data: bytes) -> np.ndarray:
     """µ-law bytes -> int16 samples (one sample per byte)."""
-    return ULAW_DECODE[np.frombuffer(data, dtype=np.uint8)]
+    return ULAW_DECODE.take(np.frombuffer(data, dtype=np.uint8))
 
 
 def alaw_decode(data: bytes) -> np.ndarray:
     """A-law bytes -> int16 samples (one sample per byte)."""
-    return ALAW_DECODE[np.frombuffer(data, dtype=np.uint8)]
+    return ALAW_DECODE.take(np.frombuffer(data, dtype=np.uint8))
 
 
 def _as_uint16(pcm: np.ndarray) -> np.ndarray:
@@ -84,9 +84,9 @@ def _as_uint16(pcm: np.ndarray) -> np.ndarray:
 
 def ulaw_encode(pcm: np.ndarray) -> bytes:
     """int16 samples -> µ-law bytes."""
-    return ULAW_ENCODE[_as_uint16(pcm)].tobytes()
+    return ULAW_ENCODE.take(_as_uint16(pcm)).tobytes()
 
 
 def alaw_encode(pcm: np.ndarray) -> bytes:
     """int16 samples -> A-law bytes."""
-    return ALAW_ENCODE[_as_uint16(pcm)].tobytes()
+    return ALAW_ENCODE.take(_as_uint16(pcm)).tobytes()

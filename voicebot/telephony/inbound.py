@@ -159,6 +159,7 @@ class InboundDecoder:
         self._dtmf = DtmfDetector()
         self._frames = _FrameMaker()
         self._raw_decoder = _decoder(self.encoding, rtp=False)
+        self._formats: dict[int, tuple[Decoder, int, int, str]] = {}
         # RTP timeline: the audio stream's SSRC, next expected timestamp, clock rate
         self._ssrc: int | None = None
         self._resets = 0
@@ -213,6 +214,7 @@ class InboundDecoder:
         if start.dtmf_payload_type is not None:
             self.dtmf_payload_type = start.dtmf_payload_type
         self._raw_decoder = _decoder(self.encoding, rtp=False)
+        self._formats.clear()
 
     # ---- binary frames --------------------------------------------------------------
 
@@ -256,8 +258,10 @@ class InboundDecoder:
         held = self._pending
         self._pending = []
         first = self._rtp_candidate(held[0]) if held else None
+        # The sequence step may be negative or zero: the first two may be reordered or
+        # duplicated, which the jitter buffer then sorts out.
         if first is not None and pkt is not None and pkt.ssrc == first.ssrc and (
-            0 < (pkt.sequence - first.sequence) % 65536 <= 10
+            (pkt.sequence - first.sequence + 10) % 65536 <= 20
         ):
             self.framing = "rtp"
             log.info("media framing: RTP (payload type %d)", first.payload_type)
@@ -321,19 +325,25 @@ class InboundDecoder:
             out += self._rtp_audio(pkt)
         return out
 
-    def _payload_format(self, pt: int) -> tuple[str, int, int]:
-        if pt in _STATIC_PAYLOADS:
-            return _STATIC_PAYLOADS[pt]
-        # Dynamic: whatever the start message (or the query string) declared.
-        return self.encoding, self.sample_rate, 1
+    def _payload_format(self, pt: int) -> tuple[Decoder, int, int, str]:
+        """(decoder, clock rate, bytes per sample frame, encoding) for a payload type."""
+        known = self._formats.get(pt)
+        if known is None:
+            if pt in _STATIC_PAYLOADS:
+                encoding, rate, channels = _STATIC_PAYLOADS[pt]
+            else:  # dynamic: whatever the start message (or the query string) declared
+                encoding, rate, channels = self.encoding, self.sample_rate, 1
+            width = (1 if encoding in ("pcmu", "pcma") else 2) * channels
+            known = (_decoder(encoding, rtp=True, channels=channels), rate, width, encoding)
+            self._formats[pt] = known
+        return known
 
     def _rtp_audio(self, pkt: RtpPacket) -> list[AudioFrame | DtmfDigit]:
-        encoding, rate, channels = self._payload_format(pkt.payload_type)
-        width = (1 if encoding in ("pcmu", "pcma") else 2) * channels
+        decode, rate, width, encoding = self._payload_format(pkt.payload_type)
         if len(pkt.payload) % width:
             self._drop("odd_length", f"{len(pkt.payload)}-byte {encoding} payload")
             return []
-        pcm = _decoder(encoding, rtp=True, channels=channels)(pkt.payload)
+        pcm = decode(pkt.payload)
         out: list[AudioFrame | DtmfDigit] = []
         restarted = pkt.ssrc != self._ssrc or self._jitter.resets != self._resets
         if restarted or rate != self._clock:
