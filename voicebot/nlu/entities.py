@@ -13,7 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from voicebot.nlu.normalize import normalize
-from voicebot.nlu.numbers import find_digits, find_number, find_ordinal
+from voicebot.nlu.numbers import find_digits, find_number, find_ordinal, number_runs
 from voicebot.plugins.base import SlotSpec
 
 _YES = [
@@ -123,3 +123,21 @@ def extract(words: tuple[str, ...], slot: SlotSpec | None) -> dict[str, Any]:
     if value is not None:
         entities[slot.name] = value
     return entities
+
+
+def answers_slot(words: tuple[str, ...], slot: SlotSpec | None) -> bool:
+    """Whether the utterance is just the slot's value ("nope", "four five six", "sales").
+
+    Such an answer fills the slot even when some intent's examples look alike.
+    """
+    if slot is None or not words:
+        return False
+    if slot.type == "yes_no":
+        return len(words) <= 3 and find_yes_no(" ".join(words)) is not None
+    if slot.type in ("digits", "number"):
+        numeric = sum(len(run) for run in number_runs(words))
+        return numeric >= max(1, len(words) // 2)
+    if slot.type == "choice":
+        choice = find_choice(" ".join(words), slot.choices, slot.synonyms)
+        return len(words) <= 4 and choice is not None
+    return False

@@ -1,4 +1,4 @@
-"""The default NLU: regular expressions, then fuzzy matching against each intent's examples.
+"""The default NLU: regular expressions, then fuzzy word matching against intent examples.
 
 No model, no download, well under a millisecond per utterance. Only the intents the
 current state accepts are candidates, and the state's slot decides what bare answers
@@ -13,39 +13,21 @@ from functools import lru_cache
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from rapidfuzz import fuzz
 
-from voicebot.nlu.entities import extract, find_yes_no
+from voicebot.nlu.entities import answers_slot, extract, find_yes_no
 from voicebot.nlu.normalize import normalize, words
-from voicebot.plugins.base import Expectation, IntentSpec, NLUResult
-
-# Words that make two sentences look alike without saying what the caller wants.
-_STOP_TEXT = (
-    "i me my we our you your a an the to of for in on at is am are was be been would could "
-    "can will shall should do does did like want wanted wanna need needs just so some about "
-    "and or but hi hello hey there this that it its with get got have has had "
-    "know think see go going let us"
-)
-STOPWORDS = frozenset(_STOP_TEXT.split())
-
-
-def content(text: str) -> str:
-    return " ".join(w for w in text.split() if w not in STOPWORDS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    text: str
-    content: str
+from voicebot.nlu.similarity import FUNCTION_WORDS, Phrase, keyword_scores, score
+from voicebot.plugins.base import Expectation, IntentSpec, NLUResult, SlotSpec
 
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     name: str
     patterns: tuple[re.Pattern[str], ...]
-    phrases: tuple[_Phrase, ...]
+    phrases: tuple[Phrase, ...]
     synonyms: tuple[tuple[re.Pattern[str], str], ...]
     yes_no: frozenset[bool]  # polarities of the intent's short yes/no examples
+    vocabulary: frozenset[str]  # stems of every example and synonym
 
 
 @lru_cache(maxsize=512)
@@ -57,7 +39,7 @@ def _compile(
     for example in examples + tuple(key for key, _ in synonyms):
         norm = normalize(example)
         if norm:
-            phrases.append(_Phrase(norm, content(norm)))
+            phrases.append(Phrase.of(norm))
     syn = []
     for key, alternatives in synonyms:
         for alt in alternatives:
@@ -71,31 +53,23 @@ def _compile(
             value = find_yes_no(" ".join(norm))
             if value is not None:
                 polarities.add(value)
+    vocabulary = {w for p in phrases for w in p.stems}
+    for _, alternatives in synonyms:
+        for alt in alternatives:
+            vocabulary.update(Phrase.of(normalize(alt)).stems)
     return _Compiled(
         name,
         tuple(re.compile(p, re.IGNORECASE) for p in patterns),
         tuple(phrases),
         tuple(syn),
         frozenset(polarities),
+        frozenset(vocabulary - FUNCTION_WORDS),
     )
 
 
 def compile_intent(spec: IntentSpec) -> _Compiled:
     synonyms = tuple((k, tuple(v)) for k, v in sorted(spec.synonyms.items()))
     return _compile(spec.name, tuple(spec.examples), tuple(spec.patterns), synonyms)
-
-
-def phrase_score(text: str, text_content: str, phrase: _Phrase) -> float:
-    """0..100: how well the utterance matches one example."""
-    score = fuzz.WRatio(text, phrase.text)
-    if phrase.content and text_content:
-        # Content words only: "I'd like to talk to a person" vs "speak to a person".
-        # token_set_ratio is 100 when one side's words are all in the other, which is
-        # right for a short keyword example, so a one-word example is discounted a bit.
-        overlap = fuzz.token_set_ratio(text_content, phrase.content)
-        discount = 0.92 if " " not in phrase.content else 0.97
-        score = max(score, overlap * discount)
-    return score
 
 
 class ExamplesNLU:
@@ -133,19 +107,26 @@ class ExamplesNLU:
             return NLUResult(text=text, intent=None, confidence=0.0, entities=entities)
 
         raw = text.strip().lower()
+        compiled = [compile_intent(spec) for spec in expectation.intents]
+        for intent in compiled:
+            if any(p.search(norm) or p.search(raw) for p in intent.patterns):
+                return NLUResult(text=text, intent=intent.name, confidence=1.0, entities=entities)
+        keywords = keyword_scores(Phrase.of(norm), {c.name: c.vocabulary for c in compiled})
         best_name: str | None = None
         best = 0.0
-        for spec in expectation.intents:
-            compiled = compile_intent(spec)
-            if any(p.search(norm) or p.search(raw) for p in compiled.patterns):
-                return NLUResult(text=text, intent=spec.name, confidence=1.0, entities=entities)
-            score = self._fuzzy(norm, compiled, entities) / 100.0
+        for intent in compiled:
+            score = max(self._fuzzy(norm, intent, entities, slot) / 100.0,
+                        keywords.get(intent.name, 0.0))
             if score > best:
-                best, best_name = score, spec.name
+                best, best_name = score, intent.name
 
         needed = self.options.threshold
         if slot_filled:
-            needed = min(1.0, needed + self.options.slot_margin)
+            if answers_slot(tokens, slot):
+                # A bare "no" or "four five six" is the answer to the question asked,
+                # even where an intent has "no thanks" among its examples.
+                needed = 1.01
+            needed = min(1.01, needed + self.options.slot_margin)
         if best_name is not None and best >= needed:
             return NLUResult(text=text, intent=best_name, confidence=round(best, 3),
                              entities=entities)
@@ -154,15 +135,19 @@ class ExamplesNLU:
         return NLUResult(text=text, intent=None, confidence=confidence, entities=entities)
 
     @staticmethod
-    def _fuzzy(norm: str, compiled: _Compiled, entities: dict[str, object]) -> float:
+    def _fuzzy(
+        norm: str, compiled: _Compiled, entities: dict[str, object], slot: SlotSpec | None
+    ) -> float:
         for pattern, key in compiled.synonyms:
             norm = pattern.sub(key, norm)
-        text_content = content(norm)
+        said = Phrase.of(norm)
         best = 0.0
         for phrase in compiled.phrases:
-            best = max(best, phrase_score(norm, text_content, phrase))
+            best = max(best, 100.0 * score(said, phrase))
         # "yes" means what the state asked: a short yes/no answer matches an intent whose
         # examples are themselves yes or no ("yeah" vs an intent with example "yes").
-        if entities.get("yes_no") in compiled.yes_no and len(norm.split()) <= 5:
+        # Not when the state asks a yes/no question itself: then the slot takes the answer.
+        asks_yes_no = slot is not None and slot.type == "yes_no"
+        if not asks_yes_no and entities.get("yes_no") in compiled.yes_no and len(norm.split()) <= 3:
             best = max(best, 90.0)
         return best

@@ -76,7 +76,9 @@ def import_target(target: str) -> Any:
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise PluginConfigError(f"module {module_name!r} has no {attr!r} (from {target!r})")
+            raise PluginConfigError(
+                f"module {module_name!r} has no {attr!r} (from {target!r})"
+            ) from None
     return obj
 
 

@@ -31,7 +31,8 @@ PLAUSIBLE_RATES = range(8000, 48001)
 
 
 def _label(plugin: Any) -> str:
-    return f"{getattr(plugin, 'kind', '?')} plugin {getattr(plugin, 'name', type(plugin).__name__)!r}"
+    name = getattr(plugin, "name", type(plugin).__name__)
+    return f"{getattr(plugin, 'kind', '?')} plugin {name!r}"
 
 
 def _check_shape(plugin: Any, kind: str, method: str) -> None:
