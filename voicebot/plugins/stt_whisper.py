@@ -145,6 +145,32 @@ class _FasterBackend:
         return [_Segment(s.text, s.avg_logprob, s.no_speech_prob) for s in segments]
 
 
+def _openai_checkpoint(whisper: Any, name_or_path: str) -> str:
+    """A checkpoint path, or a model name whose weights are already in whisper's cache.
+
+    Given a name it has not cached, openai-whisper starts a download; offline that fails
+    deep inside urllib, so name the missing file instead.
+    """
+    if os.path.isfile(name_or_path):
+        return name_or_path
+    models: dict[str, str] = getattr(whisper, "_MODELS", {})
+    if name_or_path not in models:
+        raise RuntimeError(
+            f"openai-whisper model {name_or_path!r} is neither a checkpoint file nor one of "
+            f"{sorted(models)}"
+        )
+    cache = os.path.join(
+        os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "whisper"
+    )
+    cached = os.path.join(cache, os.path.basename(models[name_or_path]))
+    if not os.path.isfile(cached):
+        raise RuntimeError(
+            f"openai-whisper model {name_or_path!r} is not downloaded ({cached} missing); "
+            "voicebot does not download at run time: fetch it once, or give a checkpoint path"
+        )
+    return name_or_path
+
+
 class _OpenAIBackend:
     def __init__(self, name_or_path: str, threads: int) -> None:
         try:
@@ -155,7 +181,7 @@ class _OpenAIBackend:
                 "the openai-whisper backend needs `pip install voicebot[openai-whisper]`"
             ) from exc
         torch.set_num_threads(threads)
-        self.model = whisper.load_model(name_or_path, device="cpu")
+        self.model = whisper.load_model(_openai_checkpoint(whisper, name_or_path), device="cpu")
         # PyTorch modules hold per-forward caches (kv hooks); one transcription at a time.
         self.lock = threading.Lock()
 
