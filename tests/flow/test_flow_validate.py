@@ -298,3 +298,11 @@ def test_template_in_play_url_and_digits_is_checked(files: FlowFiles) -> None:
 def test_bad_digits_to_send(files: FlowFiles) -> None:
     text = MINIMAL.replace("hangup: true", 'digits: "12x"\n        hangup: true')
     assert_error_at(files, text, "digits:", "bad digits '12x'")
+
+
+def test_duplicate_key_and_type_error_are_reported_together(files: FlowFiles) -> None:
+    text = MINIMAL.replace("start: ask\n", "start: ask\nstart: ask\ndefaults: {max_turns: x}\n")
+    errors = problems(files, text)
+    assert [(e.line, e.column) for e in errors] == [(3, 1), (4, 23)]
+    assert "duplicate key 'start'" in errors[0].message
+    assert "valid integer" in errors[1].message

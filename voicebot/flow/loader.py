@@ -92,7 +92,8 @@ def pydantic_errors(exc: ValidationError, source: SourceMap) -> list[FlowError]:
     seen: set[tuple[int, int]] = set()
     for item in exc.errors():
         loc = tuple(item["loc"])
-        mark = source.locate(loc)
+        # A wrong value is shown at the value; an unknown or missing key at the key.
+        mark = source.locate(loc, prefer_value=item["type"] != "extra_forbidden")
         if (mark.line, mark.column) in seen:
             continue  # a union reports once per alternative; the first is enough
         seen.add((mark.line, mark.column))
@@ -118,14 +119,18 @@ def _read_file(path: Path) -> tuple[FlowFile | None, SourceMap, list[FlowError]]
     errors = [FlowError(file, p.mark.line, p.mark.column, p.message) for p in problems]
     if data is None and not errors:
         errors.append(FlowError(file, 1, 1, "the file is empty"))
-    if errors:
+    if data is None:
         return None, source, errors
     if not isinstance(data, dict):
         return None, source, [FlowError(file, 1, 1, "a flow file must be a mapping")]
+    # Duplicate keys still leave usable data: report its type errors in the same run.
     try:
         model = FlowFile.model_validate(data)
     except ValidationError as exc:
-        return None, source, pydantic_errors(exc, source)
+        errors.extend(pydantic_errors(exc, source))
+        model = None
+    if errors:
+        return None, source, sorted(errors, key=lambda e: (e.line, e.column))
     return model, source, []
 
 
