@@ -471,3 +471,20 @@ def test_error_prompt_is_rendered(router: Convo) -> None:
 def test_dtmf_event_is_never_partial_for_a_state_without_digits(router: Convo) -> None:
     router.step(Dtmf("5"))
     assert router.state.turns == 1 and router.spoken().startswith("Pardon?")
+
+
+def test_retries_exhausted_into_the_same_state_drop_a_pending_confirmation(
+    files: FlowFiles,
+) -> None:
+    text = COLLECT.replace(
+        '    collect: {slot: note, type: text, confirm: "You said {{ slots.note }}. Right?"}\n',
+        '    collect: {slot: note, type: text, confirm: "You said {{ slots.note }}. Right?"}\n'
+        "    no_match: {retries: 0, goto: note}\n",
+    )
+    convo = Convo(files.engine(text))
+    for step in ("1234", "5#", "1", "1"):
+        convo.keys(step)
+    convo.say("hello")
+    assert convo.state.pending is not None
+    convo.keys("7")  # neither 1 nor 2: a no-match, retries exhausted, back to `note`
+    assert convo.state.pending is None and convo.spoken() == "Any last words?"

@@ -86,3 +86,23 @@ def test_any_events_end_in_transfer_or_hangup_within_the_turn_guard(
     assert len(terminals) == 1 and emitted[-1] is terminals[0]
     # Once ended, nothing more happens.
     assert engine.step(state, NoInput()) == (state, [])
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+@settings(max_examples=60, deadline=None)
+@given(script=st.lists(events, max_size=25))
+def test_replaying_the_same_events_gives_the_same_actions(
+    name: str, script: list[tuple[str, object]]
+) -> None:
+    engine = ENGINES[name]
+
+    def play() -> list[object]:
+        state, actions = engine.start({})
+        emitted: list[object] = [*actions]
+        for item in script:
+            state, actions = engine.step(state, to_event(engine, state, item))
+            emitted.extend(actions)
+            emitted.append((state.state, state.turns, dict(state.slots)))
+        return emitted
+
+    assert play() == play()

@@ -281,10 +281,12 @@ class FlowEngine:
             return
         if depth == 0:
             run.entry_prompts = []
+        # Re-entering the same state (goto itself) keeps its retry counters, so a loop
+        # back still runs out of retries; a new state starts afresh.
         if name != run.state:
             run.retries = {}
-            run.pending = None
-            run.buffer = ""
+        run.pending = None
+        run.buffer = ""
         run.state = name
         run.visits[name] = run.visits.get(name, 0) + 1
         state = self.flow.states[name]
