@@ -133,7 +133,8 @@ def test_graph_mermaid_and_dot(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert mermaid.startswith("flowchart TD")
     assert 's_greeting -->|"intent billing"| s_billing' in mermaid
     assert 's__ -->|"intent agent"|' in mermaid  # globals are drawn once
-    assert '"transfer {{ vars.agent_number }}"' in mermaid
+    assert '"transfer #123;#123; vars.agent_number #125;#125;"' in mermaid
+    assert "#quot;line#quot;" in mermaid  # the condition slots.product == "line"
     out = tmp_path / "g.dot"
     assert graph_main(ROUTER, "dot", str(out)) == 0
     dot = out.read_text()

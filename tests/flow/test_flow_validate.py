@@ -306,3 +306,11 @@ def test_duplicate_key_and_type_error_are_reported_together(files: FlowFiles) ->
     assert [(e.line, e.column) for e in errors] == [(3, 1), (4, 23)]
     assert "duplicate key 'start'" in errors[0].message
     assert "valid integer" in errors[1].message
+
+
+def test_warning_for_an_unused_intent(files: FlowFiles) -> None:
+    text = MINIMAL.replace("    examples: [yes]\n", "    examples: [yes]\n  spare:\n"
+                           "    examples: [spare]\n")
+    errors, warnings = validate_paths([files.write(text)])
+    assert errors == [] and [(w.line, w.message) for w in warnings] == [
+        (line_of(text, "spare:"), "intent 'spare' is never used by a transition")]

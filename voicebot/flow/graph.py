@@ -18,7 +18,9 @@ def _ending_id(ending: str, ids: dict[str, str]) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    return text.replace('"', "#quot;").replace("|", "#124;")
+    # Mermaid entity codes, so quotes, pipes and template braces cannot end a label early.
+    codes = {'"': "#quot;", "|": "#124;", "{": "#123;", "}": "#125;"}
+    return "".join(codes.get(ch, ch) for ch in text)
 
 
 def to_mermaid(flow: Flow) -> str:

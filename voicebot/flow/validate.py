@@ -213,6 +213,14 @@ class _Checker:
                         f"'{name}'"))
                 owners.setdefault(key, name)
 
+    def check_unused_intents(self) -> None:
+        used = {t.intent for _f, _p, t, _s in _placements(self.flow) if t.intent}
+        for name in self.flow.intents:
+            if name not in used:
+                self.warnings.append(self.flow.warning(
+                    self.flow.intent_files[name], ("intents", name),
+                    f"intent '{name}' is never used by a transition"))
+
     def check_defaults(self) -> None:
         file = self.flow.root_file
         defaults = self.flow.defaults
@@ -228,6 +236,7 @@ class _Checker:
     def run(self) -> None:
         self.check_defaults()
         self.check_intents()
+        self.check_unused_intents()
         for name, state in self.flow.states.items():
             self.check_state(name, state)
         for file, path, transition, state in _placements(self.flow):
