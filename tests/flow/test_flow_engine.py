@@ -488,3 +488,18 @@ def test_retries_exhausted_into_the_same_state_drop_a_pending_confirmation(
     assert convo.state.pending is not None
     convo.keys("7")  # neither 1 nor 2: a no-match, retries exhausted, back to `note`
     assert convo.state.pending is None and convo.spoken() == "Any last words?"
+
+
+def test_a_prompt_that_renders_empty_is_not_spoken(files: FlowFiles) -> None:
+    text = ROUTER.replace('say: ["Hello {{ call.first_name }}, sales?", "Sales, then?"]',
+                          'say: "{{ call.first_name }}"')
+    convo = Convo(files.engine(text))
+    assert convo.actions == []
+    convo.say("repeat")
+    assert convo.actions == []
+
+
+@pytest.mark.parametrize("name", ["missed", "voicemail", "call_ended"])
+def test_other_terminal_webhooks_end_the_flow(router: Convo, name: str) -> None:
+    assert router.step(Webhook(name)) == []
+    assert router.state.ended and router.state.end_reason == name

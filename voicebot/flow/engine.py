@@ -42,7 +42,8 @@ DEFAULT_PROMPTS = {
     "no_input": "Sorry, I didn't hear anything.",
     "no_match": "Sorry, I didn't understand.",
 }
-HANGUP_WEBHOOKS = frozenset({"hangup", "hang_up", "call_ended", "ended"})
+# Ringover webhooks after which the caller is gone (see voicebot/telephony/webhooks.py).
+HANGUP_WEBHOOKS = frozenset({"hangup", "hang_up", "call_ended", "ended", "missed", "voicemail"})
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class FlowEngine:
         )
         run.state = ""  # so entering the start state counts as a change of state
         self._enter(run, self.flow.start)
-        return run.freeze(), run.actions
+        return run.freeze(), _audible(run.actions)
 
     def step(self, state: CallState, event: Event) -> tuple[CallState, list[Action]]:
         if state.ended or isinstance(event, CallStart):
@@ -129,7 +130,7 @@ class FlowEngine:
             return replace(state, ended=True, end_reason=event.reason or "hangup"), []
         if isinstance(event, Webhook):
             if event.name.lower() in HANGUP_WEBHOOKS:
-                return replace(state, ended=True, end_reason="hangup"), []
+                return replace(state, ended=True, end_reason=event.name.lower()), []
             return state, []
         run = _Run(state)
         if isinstance(event, UserInput):
@@ -152,7 +153,7 @@ class FlowEngine:
             kept = [a for a in run.actions if not isinstance(a, (Say, Play))]
             run.actions = kept
             self._give_up(run, "max_turns")
-        return run.freeze(), run.actions
+        return run.freeze(), _audible(run.actions)
 
     def expectation(self, state: CallState) -> Expectation:
         """The intents and slot the current state accepts, to guide STT and NLU."""
@@ -482,6 +483,12 @@ class FlowEngine:
 
 
 _YES_NO = Collect(slot="confirm", type="yes_no")
+
+
+def _audible(actions: list[Action]) -> list[Action]:
+    """Drop prompts that rendered empty (e.g. a template of missing call data): a TTS
+    plugin should never be asked to speak nothing."""
+    return [a for a in actions if not (isinstance(a, Say) and not a.text.strip())]
 
 
 def _scope(state: CallState) -> dict[str, Any]:
