@@ -170,3 +170,40 @@ def test_a_closed_store_refuses_writes() -> None:
     store.close()
     with pytest.raises(RuntimeError, match="closed"):
         asyncio.run(store.add_event("c", "x", {}))
+
+
+def test_one_failing_write_in_a_shared_commit_fails_alone() -> None:
+    async def run() -> tuple[list, dict]:
+        store = CallStore(":memory:")
+        results = await asyncio.gather(
+            store.add_event("c", "media_start", {}),
+            store.add_turn("c", {"transcript": "x", "confidence": "not a number"}),
+            store.add_turn("c", {"transcript": "y", "confidence": 0.5}),
+            store.add_event("c", "media_stop", {}),
+            return_exceptions=True,
+        )
+        record = await store.aget_call("c")
+        await store.aclose()
+        return results, record
+
+    results, record = asyncio.run(run())
+    assert isinstance(results[1], ValueError)
+    assert [r for i, r in enumerate(results) if i != 1] == [None, None, None]
+    assert [e["kind"] for e in record["events"]] == ["media_start", "media_stop"]
+    assert [(t["index"], t["transcript"]) for t in record["turns"]] == [(1, "y")]
+
+
+def test_aclose_applies_queued_writes_first(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+
+    async def run() -> None:
+        store = CallStore(path)
+        writes = [asyncio.ensure_future(store.add_event("c", f"e{i}", {})) for i in range(50)]
+        await asyncio.sleep(0)
+        await store.aclose()
+        await asyncio.gather(*writes)
+
+    asyncio.run(run())
+    again = CallStore(path)
+    assert len(again.get_call("c")["events"]) == 50
+    again.close()
