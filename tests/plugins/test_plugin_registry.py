@@ -177,3 +177,36 @@ def test_health_defaults_to_ok_and_reports_failures() -> None:
     assert health(Failing()) == {"ok": False, "error": "RuntimeError: model file vanished"}
     assert health(Says()) == {"ok": False}
     assert health(ExamplesNLU()) == {"ok": True}
+
+
+def test_warm_up_loads_each_plugin_once_and_names_a_failure() -> None:
+    import asyncio
+
+    from voicebot.plugins.registry import warm_up
+
+    class Counting:
+        kind, name = "nlu", "counting"
+
+        def __init__(self) -> None:
+            self.loads = 0
+
+        def load(self) -> None:
+            self.loads += 1
+
+    class AsyncLoad(Counting):
+        async def load(self) -> None:  # type: ignore[override]
+            await asyncio.sleep(0)
+            self.loads += 1
+
+    class Broken:
+        kind, name = "tts", "broken"
+
+        def load(self) -> None:
+            raise OSError("voice file missing")
+
+    sync_plugin, async_plugin = Counting(), AsyncLoad()
+    seconds = asyncio.run(warm_up({"nlu": sync_plugin, "stt": async_plugin}))
+    assert set(seconds) == {"nlu", "stt"} and (sync_plugin.loads, async_plugin.loads) == (1, 1)
+    with pytest.raises(PluginConfigError,
+                       match="tts plugin 'broken' failed to load: OSError: voice file missing"):
+        asyncio.run(warm_up({"tts": Broken()}))
