@@ -217,3 +217,10 @@ def test_yaml_syntax_error_has_a_position() -> None:
     _data, _source, problems = parse_yaml("a: [1, 2\nb: 3\n", "f.yaml")
     assert problems and problems[0].message.startswith("YAML syntax error")
     assert problems[0].mark.line == 2
+
+
+def test_phone_numbers_and_keys_keep_their_plus_and_leading_zeros() -> None:
+    data, _source, _problems = parse_yaml(
+        "transfer: +33123456789\ndigits: 0123\ncount: 12\nzero: 0\nhex: 0x1F\n", "f.yaml")
+    assert data == {"transfer": "+33123456789", "digits": "0123", "count": 12, "zero": 0,
+                    "hex": 31}

@@ -7,6 +7,7 @@ which forgets positions and silently keeps the last of two duplicate keys.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ class YamlProblem:
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_KEEP_AS_TEXT = re.compile(r"^(\+[0-9_]+|0[0-9_]+)$")
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -92,6 +95,10 @@ class _Builder:
             return items
         if node.tag == _BOOL_TAG and node.value.lower() not in ("true", "false"):
             # YAML 1.2 booleans only: `examples: [yes, no]` and `on:` are words in a flow.
+            return node.value
+        if node.tag == _INT_TAG and _KEEP_AS_TEXT.match(node.value):
+            # `transfer: +33123456789` or `digits: 0123` are phone numbers and keys, not
+            # integers: the "+" and the leading zero (octal in YAML 1.1!) must survive.
             return node.value
         return self._scalars.construct_object(node, deep=True)
 
