@@ -1,0 +1,222 @@
+"""N simultaneous calls against one `voicebot serve`, for growing N.
+
+Every simulated caller streams real-time 8 kHz PCMU RTP, waits for the greeting, then
+takes several turns: recorded human speech (Debian's asterisk prompts) and espeak-ng
+speech at several voices and rates; the last turn asks for an agent, and the call ends
+with the bot's transfer. Callers of one level start at random moments over the first
+few seconds, as calls arrive in real life, then all overlap.
+
+Per N it prints the reply latency (the caller's last speech sample, known from the
+simulator's marks, to the first `streamAudio` after it) p50/p95, frames the server
+dropped (its /metrics), server CPU seconds per call-second, and peak RSS (/proc).
+A level passes with every call transferred, no frame dropped, and p95 reply within
+hangover + 600 ms. The simulated callers run in this process, on the same machine:
+their CPU is printed too, because on a small machine it is taken from the server.
+
+    .venv/bin/python -m bench.concurrent_calls [--levels 1,5,10,20,30] [--turns 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.corpus import load_utterances, percentile, speech_bounds
+from bench.server_stats import dropped_by_reason, fetch_metrics, metric, proc_sample
+from tests.e2e.serve import espeak_8k, running_server
+from voicebot.simulator import Silence, SimResult, Speech, Step, WaitQuiet, simulate
+
+FLOW = Path(__file__).parent / "flows" / "load_calls.yaml"
+VOICES = [("en-us", 160), ("en-gb", 140), ("en-us+f3", 175), ("en-gb+m3", 150), ("en-us+m7", 185)]
+SENTENCES = [
+    "My internet connection keeps dropping every evening.",
+    "I was charged twice on my last invoice.",
+    "The application crashes when I open my voicemail.",
+    "I moved house and I need to change my address.",
+]
+AGENT_REQUEST = "I would like to speak to an agent please."
+# Words that would end the call early in load_calls.yaml: recordings saying them are skipped.
+FLOW_WORDS = re.compile(r"\b(agent|operator|human|person|goodbye|bye)\b", re.I)
+
+
+@dataclass
+class Corpus:
+    turns: list[np.ndarray]  # utterances for the middle turns
+    agent: list[np.ndarray]  # the final request, one per voice
+
+    @classmethod
+    def build(cls) -> Corpus:
+        recorded = [u.pcm for u in load_utterances(limit=60) if not FLOW_WORDS.search(u.text)]
+        spoken, agent = [], []
+        for voice, rate in VOICES:
+            for text in SENTENCES:
+                spoken.append(_trim(espeak_8k(text, voice, rate)))
+            agent.append(_trim(espeak_8k(AGENT_REQUEST, voice, rate)))
+        return cls(recorded + spoken, agent)
+
+
+def _trim(pcm: np.ndarray) -> np.ndarray:
+    # So the utterance's end mark is its last speech sample, not espeak's trailing pause.
+    start, end = speech_bounds(pcm)
+    return pcm[start:end]
+
+
+def caller_script(corpus: Corpus, turns: int, rng: random.Random) -> list[Step]:
+    script: list[Step] = [WaitQuiet(0.6, timeout=30)]
+    for t in range(turns):
+        last = t == turns - 1
+        pcm = rng.choice(corpus.agent) if last else rng.choice(corpus.turns)
+        script += [Silence(rng.uniform(0.3, 0.9)), Speech(pcm, f"t{t}")]
+        # A fixed pause, long enough for the short answer: WaitQuiet would return at once,
+        # the previous prompt having ended long before this utterance.
+        script.append(Silence(4.0))
+    return script
+
+
+@dataclass
+class CallOutcome:
+    result: SimResult
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    missing: int = 0  # turns the bot never answered
+
+    @property
+    def transferred(self) -> bool:
+        return bool(self.result.of("transfer"))
+
+
+def reply_latencies(result: SimResult, turns: int) -> tuple[list[float], int]:
+    audio = [r.at for r in result.of("streamAudio")]
+    latencies, missing = [], 0
+    for t in range(turns):
+        end = result.marks.get(f"t{t}.end")
+        nxt = result.marks.get(f"t{t + 1}.start", float("inf"))
+        after = [a for a in audio if end is not None and end < a < nxt]
+        if after:
+            latencies.append(after[0] - end)  # type: ignore[operator]
+        else:
+            missing += 1
+    return latencies, missing
+
+
+async def one_call(url: str, script: list[Step], delay: float, turns: int) -> CallOutcome:
+    await asyncio.sleep(delay)
+    t0 = time.monotonic()
+    result = await simulate(url, script, timeout=40 + 30 * turns, until=("transfer",))
+    latencies, missing = reply_latencies(result, turns)
+    return CallOutcome(result, time.monotonic() - t0, latencies, missing)
+
+
+async def _watch_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], proc_sample(pid).rss_mb)
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+        except TimeoutError:
+            pass
+
+
+async def run_level(srv: dict, n: int, corpus: Corpus, turns: int, seed: int) -> list[CallOutcome]:
+    rng = random.Random(seed)
+    spread = min(4.0, 0.2 * n)
+    calls = [
+        one_call(srv["url"], caller_script(corpus, turns, rng), rng.uniform(0, spread), turns)
+        for _ in range(n)
+    ]
+    peak, stop = [0.0], asyncio.Event()
+    watcher = asyncio.create_task(_watch_rss(srv["process"].pid, peak, stop))
+    outcomes = await asyncio.gather(*calls)
+    stop.set()
+    await watcher
+    srv["rss_peak"] = peak[0]
+    return list(outcomes)
+
+
+def wait_idle(http: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while metric(fetch_metrics(http), "voicebot_active_calls") > 0:
+        if time.monotonic() > deadline:
+            raise SystemExit("calls still active on the server after the level")
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--levels", default="1,5,10,20,30")
+    parser.add_argument("--turns", type=int, default=4, help="caller turns per call")
+    parser.add_argument("--hangover", type=int, default=400, help="listen.hangover_ms")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stop-after-fail", type=int, default=2,
+                        help="stop after this many failing levels in a row")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    corpus = Corpus.build()
+    budget_ms = args.hangover + 600
+    print(f"machine: {_cpu_model()}, {os.cpu_count()} cores; python {platform.python_version()}"
+          f"; load average before: {os.getloadavg()[0]:.1f} (other work on the machine "
+          f"takes CPU from the server: the 'load' column is the 1-minute load at each level)")
+    print(f"{len(corpus.turns)} caller utterances ({len(VOICES)} espeak voices + recordings); "
+          f"{args.turns} turns a call; hangover {args.hangover} ms; "
+          f"pass: all transferred, 0 dropped, p95 <= {budget_ms} ms")
+    print(f"{'N':>3} {'ok':>5} {'turns':>5} {'miss':>4} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'max ms':>7} {'dropped':>7} {'cpu/call-s':>10} {'rss MB':>7} {'client cpu':>10} "
+          f"{'errors':>6} {'load':>5}  verdict")
+    best, fails = 0, 0
+    overrides = {"listen": {"hangover_ms": args.hangover}}
+    with running_server(FLOW, **overrides) as srv:
+        pid, http = srv["process"].pid, srv["http"]
+        for n in levels:
+            wait_idle(http)
+            before, cpu0, client0 = fetch_metrics(http), proc_sample(pid).cpu_s, _own_cpu()
+            outcomes = asyncio.run(run_level(srv, n, corpus, args.turns, args.seed + n))
+            wait_idle(http)
+            after, cpu1, client1 = fetch_metrics(http), proc_sample(pid).cpu_s, _own_cpu()
+            ms = [x * 1000 for o in outcomes for x in o.latencies]
+            dropped = {k: v - dropped_by_reason(before).get(k, 0)
+                       for k, v in dropped_by_reason(after).items()}
+            dropped = {k: v for k, v in dropped.items() if v}
+            errors = (metric(after, "voicebot_errors_total")
+                      - metric(before, "voicebot_errors_total"))
+            call_s = sum(o.seconds for o in outcomes)
+            ok = sum(o.transferred for o in outcomes)
+            missing = sum(o.missing for o in outcomes)
+            p95 = percentile(ms, 95)
+            passed = ok == n and not dropped and missing == 0 and p95 <= budget_ms
+            best = n if passed else best
+            fails = 0 if passed else fails + 1
+            print(f"{n:3d} {ok:2d}/{n:<2d} {len(ms):5d} {missing:4d} {percentile(ms, 50):7.0f} "
+                  f"{p95:7.0f} {max(ms, default=float('nan')):7.0f} "
+                  f"{int(sum(dropped.values())):7d} {(cpu1 - cpu0) / call_s:10.3f} "
+                  f"{srv['rss_peak']:7.0f} {client1 - client0:9.1f}s {int(errors):6d} "
+                  f"{os.getloadavg()[0]:5.1f}  "
+                  f"{'pass' if passed else 'FAIL'}{' ' + str(dropped) if dropped else ''}",
+                  flush=True)
+            if fails >= args.stop_after_fail:
+                break
+    print(f"largest N with every call transferred, 0 frames dropped and p95 reply <= "
+          f"{budget_ms} ms: {best}")
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "?"
+
+
+if __name__ == "__main__":
+    main()
