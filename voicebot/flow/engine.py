@@ -313,7 +313,7 @@ class FlowEngine:
             self._enter(run, state.goto, depth + 1)
         elif state.flow:
             self._enter(run, self.flow.flows[state.flow], depth + 1)
-        elif run.entry_prompts:
+        else:  # the state waits: what led here is what `repeat` and re-prompts say again
             run.last_prompt = tuple(run.entry_prompts)
 
     def _apply(self, run: _Run, t: Transition) -> None:
@@ -486,9 +486,14 @@ _YES_NO = Collect(slot="confirm", type="yes_no")
 
 
 def _audible(actions: list[Action]) -> list[Action]:
-    """Drop prompts that rendered empty (e.g. a template of missing call data): a TTS
-    plugin should never be asked to speak nothing."""
-    return [a for a in actions if not (isinstance(a, Say) and not a.text.strip())]
+    """Drop prompts and digits that rendered empty (e.g. a template of missing call data):
+    a TTS plugin should never be asked to speak nothing."""
+    return [
+        a
+        for a in actions
+        if not (isinstance(a, Say) and not a.text.strip())
+        and not (isinstance(a, SendDigits) and not a.digits)
+    ]
 
 
 def _scope(state: CallState) -> dict[str, Any]:
