@@ -152,6 +152,17 @@ def main() -> None:
     print(f"  {'sum of stages':<22} {total_stages:7.2f} µs/frame")
     whole = best_of(args.runs, whole_path) / frames
     print(f"  {'whole path':<22} {whole:7.2f} µs/frame  (InboundDecoder + webrtcvad)")
+    print("StreamResampler alone, per 20 ms of input, other rates:")
+    for src, dst in [(16000, 16000), (24000, 16000), (44100, 16000), (48000, 16000)]:
+        tone = (8000 * np.sin(np.arange(src) * 2 * np.pi * 1000 / src)).astype(np.int16)
+        chunks = np.split(tone, 50)
+
+        def run(src: int = src, dst: int = dst, chunks: list[np.ndarray] = chunks) -> None:
+            r = StreamResampler(src, dst)
+            for c in chunks:
+                r.process(c)
+
+        print(f"  {src:>5} -> {dst:<5}           {best_of(args.runs, run) / 50:7.2f} µs/frame")
     decoder = InboundDecoder()
     for b in wire:
         decoder.feed_binary(b)

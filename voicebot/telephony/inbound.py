@@ -130,6 +130,14 @@ class _FrameMaker:
 
 
 class InboundDecoder:
+    """Per-call decoder of the media WebSocket's inbound frames.
+
+    `default_encoding` / `default_rate` describe raw frames and dynamic RTP payload types
+    until a start message says otherwise (they come from the query string). Feed every
+    binary frame to `feed_binary`, every text frame to `feed_text`, and call `finish`
+    once when the socket closes. Not thread-safe; one call, one task.
+    """
+
     def __init__(
         self,
         default_encoding: str = "pcmu",
