@@ -162,7 +162,16 @@ def report(name: str, outcomes: list[Outcome], show_misses: int) -> dict[str, An
             "median_ms": statistics.median(times) * 1000, "p95_ms": p95 * 1000}
 
 
+# Named option sets worth comparing, usable in --plugins beside the plugin names.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "embeddings-only": ("embeddings", {"words_first": False}),
+}
+
+
 def build(registry: PluginRegistry, name: str, args: argparse.Namespace) -> Any:
+    if name in VARIANTS:
+        plugin, options = VARIANTS[name]
+        return registry.create("nlu", plugin, options)
     if name == "llm":
         return registry.create("nlu", "llm", {"base_url": args.llm_url, "model": args.llm_model,
                                               "timeout": 30.0})
@@ -171,7 +180,7 @@ def build(registry: PluginRegistry, name: str, args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plugins", default="examples,embeddings,regex",
+    parser.add_argument("--plugins", default="examples,embeddings,embeddings-only,regex",
                         help="comma-separated NLU plugin names (default: %(default)s)")
     parser.add_argument("--llm-url", default=None, help="also run the llm plugin against this")
     parser.add_argument("--llm-model", default="local")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voicebot.nlu.entities import extract
 from voicebot.nlu.normalize import normalize, words
 from voicebot.plugins.base import Expectation, NLUResult
-from voicebot.plugins.nlu_examples import compile_intent
+from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
 
 VOCAB_PATH = Path(__file__).resolve().parent.parent / "nlu" / "data" / "minilm_vocab.txt"
 
@@ -56,6 +56,12 @@ class EmbeddingsNLU:
             default=0.15, ge=0, le=1,
             description="Extra similarity an intent needs to win over a filled slot.",
         )
+        words_first: bool = Field(
+            default=True,
+            description="Try the examples NLU's word matching first (exact where callers use "
+            "the examples' words, well under a millisecond) and embed only when it finds no "
+            "intent.",
+        )
         max_tokens: int = Field(default=64, ge=8, le=512, description="Longer input is cut.")
         threads: int = Field(default=1, ge=1, description="onnxruntime intra-op threads.")
 
@@ -66,6 +72,7 @@ class EmbeddingsNLU:
         self._cache: dict[str, np.ndarray] = {}
         # onnxruntime sessions are thread-safe, the tokenizer's padding state is not.
         self._lock = threading.Lock()
+        self._words = ExamplesNLU()
 
     def load(self) -> None:
         if self._session is not None:
@@ -134,6 +141,10 @@ class EmbeddingsNLU:
                 if phrase:
                     phrases.append(phrase)
                     owners.append(spec.name)
+        if self.options.words_first:
+            by_words = self._words.parse(text, expectation)
+            if by_words.intent is not None:
+                return by_words
         if not norm or not phrases:
             return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
         similarities = self._phrase_vectors(phrases) @ self.embed([norm])[0]
