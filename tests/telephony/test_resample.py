@@ -47,12 +47,21 @@ def test_stream_keeps_a_1khz_tone_aligned_and_counts_every_sample(src: int, dst:
     assert np.max(np.abs(out[middle] - ideal[middle])) < 8
 
 
-def test_stream_output_does_not_depend_on_chunking() -> None:
-    pcm = (np.random.default_rng(1).normal(0, 3000, 8000)).astype(np.int16)
-    whole, _ = stream(StreamResampler(8000, 16000), pcm, 8000)
-    small, _ = stream(StreamResampler(8000, 16000), pcm, 37)
-    frames, _ = stream(StreamResampler(8000, 16000), pcm, 160)
-    assert np.array_equal(whole, small) and np.array_equal(whole, frames)
+@pytest.mark.parametrize(("src", "dst"), [(8000, 16000), (24000, 16000), (22050, 16000)])
+def test_stream_output_does_not_depend_on_chunking(src: int, dst: int) -> None:
+    pcm = (np.random.default_rng(1).normal(0, 3000, src // 2)).astype(np.int16)
+    whole, _ = stream(StreamResampler(src, dst), pcm, pcm.size)
+    for chunk in (3, 37, src // 50):
+        chunked, _ = stream(StreamResampler(src, dst), pcm, chunk)
+        assert np.array_equal(whole, chunked)
+
+
+def test_flush_resets_for_a_new_stream() -> None:
+    resampler = StreamResampler(8000, 16000)
+    pcm = tone(1000, 8000, 0.1)
+    first, _ = stream(resampler, pcm, 160)
+    second, _ = stream(resampler, pcm, 160)
+    assert np.array_equal(first, second)
 
 
 def test_stream_latency_is_a_couple_of_milliseconds() -> None:
