@@ -152,3 +152,16 @@ def test_subcommands_register_with_argparse(files: FlowFiles) -> None:
     args = parser.parse_args(["test", "a.yaml", "b.yaml"])
     assert args.paths == ["a.yaml", "b.yaml"] and callable(args.func)
     assert parser.parse_args(["chat", ROUTER]).flow == ROUTER
+
+
+def test_nlu_option_picks_a_plugin_or_refuses_an_unknown_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = argparse.ArgumentParser(prog="voicebot")
+    add_flow_subcommands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["test", "--nlu", "examples", str(ROOT / "flows" / "tests")])
+    assert args.func(args) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("passed, 0 failed")
+    args = parser.parse_args(["test", "--nlu", "no_such_nlu", "x.yaml"])
+    assert args.func(args) == 2
+    assert "no_such_nlu" in capsys.readouterr().out

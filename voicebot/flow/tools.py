@@ -7,7 +7,10 @@ Each `*_main` takes plain arguments, prints to stdout and returns an exit code;
 from __future__ import annotations
 
 import argparse
+import asyncio
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -49,21 +52,27 @@ def describe(action: Action) -> str:
     return repr(action)
 
 
-_CHAT_HELP = ("Type what the caller says. #1234 sends DTMF keys, /silence a no-input "
-              "time-out, /error a failed turn, /hangup hangs up, /state shows slots and "
-              "variables, /restart starts over, /quit leaves.")
+_CHAT_HELP = (
+    "Type what the caller says. #1234 sends DTMF keys, /silence a no-input "
+    "time-out, /error a failed turn, /hangup hangs up, /state shows slots and "
+    "variables, /restart starts over, /quit leaves."
+)
 
 
-def chat_main(flow_path: str, input: TextIO = sys.stdin, output: TextIO = sys.stdout,
-              nlu: NLUFunction = match_nlu, call: dict[str, str] | None = None) -> int:
+def chat_main(
+    flow_path: str,
+    input: TextIO = sys.stdin,
+    output: TextIO = sys.stdout,
+    nlu: NLUFunction = match_nlu,
+    call: dict[str, str] | None = None,
+) -> int:
     try:
         engine = FlowEngine(load_flow(flow_path))
     except FlowError as exc:
         for error in exc.errors:
             print(error, file=output)
         return 1
-    call = call or {"from_number": "+33100000000", "to_number": "+33200000000",
-                    "call_id": "chat"}
+    call = call or {"from_number": "+33100000000", "to_number": "+33200000000", "call_id": "chat"}
     print(_CHAT_HELP, file=output)
 
     def show(state: CallState, actions: list[Action]) -> None:
@@ -87,8 +96,11 @@ def chat_main(flow_path: str, input: TextIO = sys.stdin, output: TextIO = sys.st
             show(state, actions)
             continue
         if line == "/state":
-            print(f"  state={state.state} slots={state.slots} vars={state.variables} "
-                  f"turns={state.turns}", file=output)
+            print(
+                f"  state={state.state} slots={state.slots} vars={state.variables} "
+                f"turns={state.turns}",
+                file=output,
+            )
             continue
         event: Event
         if line.startswith("#"):
@@ -112,8 +124,7 @@ def chat_main(flow_path: str, input: TextIO = sys.stdin, output: TextIO = sys.st
     return 0
 
 
-def test_main(paths: list[str], output: TextIO | None = None,
-              nlu: NLUFunction = match_nlu) -> int:
+def test_main(paths: list[str], output: TextIO | None = None, nlu: NLUFunction = match_nlu) -> int:
     out = output or sys.stdout
     files: list[Path] = []
     for item in paths:
@@ -157,19 +168,50 @@ def graph_main(flow_path: str, fmt: str = "mermaid", out: str | None = None) -> 
     return 0
 
 
+def nlu_by_name(name: str | None) -> NLUFunction:
+    """The built-in matcher (None or "builtin"), or an NLU plugin by its registry name, so
+    `voicebot test --nlu examples` checks a flow with the NLU the server will use."""
+    if name in (None, "builtin"):
+        return match_nlu
+    from voicebot.plugins.registry import PluginRegistry
+
+    plugin = PluginRegistry().create("nlu", name)
+    plugin.load()
+    parse = plugin.parse  # type: ignore[attr-defined]
+    if inspect.iscoroutinefunction(parse):
+        return lambda text, expectation: asyncio.run(parse(text, expectation))
+    return parse  # type: ignore[no-any-return]
+
+
+def _with_nlu(name: str | None, run: Callable[[NLUFunction], int]) -> int:
+    from voicebot.plugins.registry import PluginConfigError
+
+    try:
+        nlu = nlu_by_name(name)
+    except PluginConfigError as exc:
+        print(f"error: {exc}")
+        return 2
+    return run(nlu)
+
+
 def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register validate/chat/test/graph; each parser's `func(args)` returns the exit code."""
     p = subparsers.add_parser("validate", help="check flow files (file:line:col errors)")
     p.add_argument("paths", nargs="+", help="flow files or directories of *.yaml")
     p.set_defaults(func=lambda args: validate_main(args.paths))
 
+    nlu_help = "NLU plugin to understand the caller (default: the built-in matcher)"
     p = subparsers.add_parser("chat", help="talk to a flow in the terminal")
     p.add_argument("flow", help="flow file")
-    p.set_defaults(func=lambda args: chat_main(args.flow))
+    p.add_argument("--nlu", default=None, help=nlu_help)
+    p.set_defaults(func=lambda args: _with_nlu(args.nlu, lambda nlu: chat_main(args.flow, nlu=nlu)))
 
     p = subparsers.add_parser("test", help="run conversation tests")
     p.add_argument("paths", nargs="+", help="test files or directories of *.yaml")
-    p.set_defaults(func=lambda args: test_main(args.paths))
+    p.add_argument("--nlu", default=None, help=nlu_help)
+    p.set_defaults(
+        func=lambda args: _with_nlu(args.nlu, lambda nlu: test_main(args.paths, nlu=nlu))
+    )
 
     p = subparsers.add_parser("graph", help="draw a flow as Mermaid or Graphviz DOT")
     p.add_argument("flow", help="flow file")
