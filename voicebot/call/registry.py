@@ -133,17 +133,18 @@ class CallRegistry:
 
     async def _record(self, name: str, call_id: str, data: dict[str, Any], attached: bool) -> None:
         assert self.store is not None
-        try:
-            fields = {k: data[k] for k in CALL_FIELDS if data.get(k) is not None}
-            if fields:
-                await self.store.open_call(call_id, fields)
-            await self.store.add_event(call_id, f"webhook:{name}", data)
-            # With a session attached, the session ends the flow and closes the record;
-            # without one (a missed call, voicemail) nobody else will.
-            if name in self.terminal_events and not attached:
-                await self.store.close_call(call_id, name)
-        except Exception:
-            log.exception("call %s: could not record webhook %s", call_id, name)
+        fields = {k: data[k] for k in CALL_FIELDS if data.get(k) is not None}
+        writes = [self.store.add_event(call_id, f"webhook:{name}", data)]
+        if fields:
+            writes.insert(0, self.store.open_call(call_id, fields))
+        # With a session attached, the session ends the flow and closes the record;
+        # without one (a missed call, voicemail) nobody else will.
+        if name in self.terminal_events and not attached:
+            writes.append(self.store.close_call(call_id, name))
+        # Started together, the writes queue in this order and share one commit.
+        for outcome in await asyncio.gather(*writes, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.error("call %s: could not record webhook %s: %r", call_id, name, outcome)
 
     def _merge(self, call_id: str, data: dict[str, Any]) -> None:
         fields = {k: data[k] for k in CALL_FIELDS if data.get(k) is not None}

@@ -22,7 +22,7 @@ def make_calls_router(store: CallStore, token: str | None) -> APIRouter:
             raise HTTPException(
                 403,
                 "the call records API is disabled until a token is configured "
-                "(set calls.api_token in config.yaml or its environment override)",
+                "(set records.token in config.yaml, or VOICEBOT_RECORDS__TOKEN)",
             )
         given = request.query_params.get("token")
         header = request.headers.get("authorization", "")

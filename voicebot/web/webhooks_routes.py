@@ -110,8 +110,9 @@ def make_webhook_router(
     @router.post("/webhooks/ringover", status_code=202)
     async def ringover_webhook(request: Request) -> JSONResponse:
         if key is None and not allow_unsigned:
-            return _error(503, "webhook key not configured: set webhooks.key "
-                               "(or webhooks.allow_unsigned: true for a test bench)")
+            return _error(503, "webhook key not configured: set webhooks.key or "
+                               "VOICEBOT_WEBHOOKS__KEY (or webhooks.allow_unsigned: true "
+                               "for a test bench)")
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             return _error(413, "webhook body too large")
