@@ -205,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== nlu plugin {name!r}: skipped: {exc}")
             continue
         summary.append(report(name, outcomes, args.misses))
-    print("\nplugin        accuracy   median ms   p95 ms")
+    print("\nplugin            accuracy   median ms   p95 ms")
     for row in summary:
-        print(f"{row['plugin']:<12} {row['accuracy']:9.1%} {row['median_ms']:11.2f} "
+        print(f"{row['plugin']:<16} {row['accuracy']:9.1%} {row['median_ms']:11.2f} "
               f"{row['p95_ms']:8.2f}")
     return 0
 
