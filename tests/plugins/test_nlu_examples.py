@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
 from voicebot.plugins.nlu_examples import ExamplesNLU
@@ -127,3 +129,21 @@ def test_flows_expectations_through_the_engine(nlu: ExamplesNLU) -> None:
     billing = engine.expectation(flow_mod.CallState(state="billing"))
     result = nlu.parse(" Yep.", billing)
     assert result.intent is None and result.entities[billing.slot.name] is True
+
+
+SLOTS = [None, SlotSpec("a", "digits", length=4), SlotSpec("b", "number"),
+         SlotSpec("c", "yes_no"), SlotSpec("d", "choice", choices=["red", "blue"]),
+         SlotSpec("e", "text")]
+
+
+@given(text=st.text(max_size=80), slot=st.sampled_from(SLOTS))
+@settings(max_examples=300, deadline=None)
+def test_any_transcript_gives_a_well_formed_result(text: str, slot: SlotSpec | None) -> None:
+    result = ExamplesNLU().parse(text, Expectation(intents=INTENTS, slot=slot))
+    assert result.text == text
+    assert result.intent is None or result.intent in {i.name for i in INTENTS}
+    assert 0.0 <= result.confidence <= 1.0
+    if "digits" in result.entities:
+        assert result.entities["digits"].isdigit()
+    if slot is not None and slot.name in result.entities and slot.type == "digits":
+        assert len(result.entities[slot.name]) == 4

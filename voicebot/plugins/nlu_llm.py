@@ -115,7 +115,7 @@ class LLMNLU:
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or self.Options()
-        self._clients: dict[int, httpx.AsyncClient] = {}
+        self._client_pair: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
         self._format = self.options.response_format
         self._last_error: str | None = None
 
@@ -130,9 +130,9 @@ class LLMNLU:
 
     def _client(self) -> httpx.AsyncClient:
         # An AsyncClient's pool belongs to one event loop; a bench or test may run several.
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
-        if client is None:
+        # The loop itself is kept (not its id) so a new loop at a reused address is seen.
+        loop = asyncio.get_running_loop()
+        if self._client_pair is None or self._client_pair[0] is not loop:
             headers = {}
             key = os.environ.get(self.options.api_key_env) if self.options.api_key_env else None
             if key:
@@ -141,8 +141,8 @@ class LLMNLU:
                 base_url=self.options.base_url.rstrip("/") + "/",
                 timeout=self.options.timeout, headers=headers,
             )
-            self._clients = {loop_id: client}  # the old loop is gone; drop its client
-        return client
+            self._client_pair = (loop, client)
+        return self._client_pair[1]
 
     def _request(self, text: str, expectation: Expectation) -> dict[str, Any]:
         if self._format == "json_schema":
@@ -217,6 +217,6 @@ class LLMNLU:
         return NLUResult(text, intent, round(confidence, 3), entities)
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients = {}
+        if self._client_pair is not None and self._client_pair[0] is asyncio.get_running_loop():
+            await self._client_pair[1].aclose()
+        self._client_pair = None
