@@ -64,7 +64,8 @@ def _compile(path: Path, where: str, pattern: Any) -> re.Pattern[str]:
     try:
         return re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
-        raise RegexTableError(f"{path}: {where}: bad regular expression {pattern!r}: {exc}") from exc
+        message = f"{path}: {where}: bad regular expression {pattern!r}: {exc}"
+        raise RegexTableError(message) from exc
 
 
 class RegexNLU:

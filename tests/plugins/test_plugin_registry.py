@@ -111,6 +111,7 @@ def test_entry_point_from_an_installed_distribution(
         [voicebot.plugins]
         nlu.ep = voicebot_echo:EchoNLU
         some_tts = voicebot_echo:SomeTTS
+        broken = voicebot_echo:Vanished
     """))
     monkeypatch.syspath_prepend(str(site))
     try:
@@ -121,6 +122,9 @@ def test_entry_point_from_an_installed_distribution(
         assert infos[("nlu", "ep")].origin == "entry point voicebot-echo"
         # An entry point named without its kind is imported to learn the kind.
         assert infos[("tts", "some")].target == "voicebot_echo:SomeTTS"
+        # A broken third-party entry point is listed with its error; start-up goes on.
+        broken = [i for i in registry.infos() if i.name == "broken"]
+        assert broken and "Vanished" in (broken[0].error or "")
     finally:
         sys.modules.pop("voicebot_echo", None)
 
