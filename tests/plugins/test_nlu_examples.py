@@ -147,3 +147,9 @@ def test_any_transcript_gives_a_well_formed_result(text: str, slot: SlotSpec | N
         assert result.entities["digits"].isdigit()
     if slot is not None and slot.name in result.entities and slot.type == "digits":
         assert len(result.entities[slot.name]) == 4
+
+
+def test_a_bad_pattern_names_its_intent(nlu: ExamplesNLU) -> None:
+    state = Expectation(intents=[IntentSpec("broken", ["x"], patterns=["(unclosed"])])
+    with pytest.raises(ValueError, match="intent 'broken': bad regular expression"):
+        nlu.parse("anything", state)

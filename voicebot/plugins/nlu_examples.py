@@ -57,9 +57,15 @@ def _compile(
     for _, alternatives in synonyms:
         for alt in alternatives:
             vocabulary.update(Phrase.of(normalize(alt)).stems)
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:  # flows are validated at load; a hand-made spec may not be
+            raise ValueError(f"intent {name!r}: bad regular expression {pattern!r}: {exc}") from exc
     return _Compiled(
         name,
-        tuple(re.compile(p, re.IGNORECASE) for p in patterns),
+        tuple(compiled),
         tuple(phrases),
         tuple(syn),
         frozenset(polarities),
