@@ -8,6 +8,7 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
@@ -16,10 +17,15 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from voicebot.audio.frame import AudioFrame
 from voicebot.call.outbox import Outbox
+from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
 from voicebot.call.session import CallSession
 from voicebot.config import Config
+from voicebot.store.records import CallStore
 from voicebot.telephony.inbound import InboundDecoder
+from voicebot.telephony.ringover_api import RingoverClient
+from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.webhooks_routes import make_webhook_router
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +35,28 @@ CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction")
 
 def create_app(config: Config, services: Services | None = None) -> FastAPI:
     services = services or Services.build(config)
+    _open_records(services)
+    app = FastAPI(title="voicebot")
+    webhooks = make_webhook_router(
+        services.calls, services.store, config.webhooks.key,
+        allow_unsigned=config.webhooks.allow_unsigned,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-        await _open_records(services)
         await services.load()
         log.info("voicebot ready: flow %s", config.flow)
         yield
-        if services.store is not None:
-            await services.store.aclose()
+        await webhooks.processor.aclose()
+        await services.store.aclose()
+        if services.ringover is not None:
+            await services.ringover.aclose()
         services.close()
 
-    app = FastAPI(title="voicebot", lifespan=lifespan)
+    app.router.lifespan_context = lifespan
     app.state.services = services
+    app.include_router(webhooks)
+    app.include_router(make_calls_router(services.store, config.records.token))
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -56,7 +71,6 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     async def media(ws: WebSocket) -> None:
         await _media(ws, services)
 
-    _mount_optional_routes(app, services)
     return app
 
 
@@ -73,6 +87,10 @@ def _authorised(ws: WebSocket, token: str | None) -> bool:
 async def _media(ws: WebSocket, services: Services) -> None:
     cfg = services.config
     metrics = services.metrics
+    if services.draining:
+        metrics.inc("voicebot_errors_total", kind="refused_draining")
+        await ws.close(code=1013, reason="draining")  # 1013: try again later
+        return
     if not _authorised(ws, cfg.server.media_token):
         metrics.inc("voicebot_errors_total", kind="media_unauthorised")
         await ws.close(code=1008, reason="unauthorised")
@@ -83,6 +101,7 @@ async def _media(ws: WebSocket, services: Services) -> None:
         default_encoding=q.get("encoding", cfg.inbound.default_encoding),
         default_rate=int(q.get("sample_rate", cfg.inbound.default_sample_rate)),
         dtmf_payload_type=cfg.inbound.dtmf_payload_type,
+        max_frame_bytes=cfg.inbound.max_frame_bytes,
     )
     outbox = Outbox(ws.send_text)
     outbox.start()
@@ -118,8 +137,6 @@ async def _media(ws: WebSocket, services: Services) -> None:
                     break
                 elif kind == "DtmfMessage":
                     items = [control]
-                elif control is None:
-                    metrics.inc("voicebot_frames_dropped_total", reason="bad_control")
             if session is None and (items or data is None):
                 session = await _start_session(services, call, outbox)
                 waiter = asyncio.create_task(
@@ -127,15 +144,13 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 )
             if session is None:
                 continue
-            for item in items:
-                if isinstance(item, AudioFrame):
-                    session.on_audio(item)
-                else:
-                    for digit in getattr(item, "digit", "") or getattr(item, "digits", ""):
-                        session.on_dtmf(digit)
+            _route(session, items)
     except WebSocketDisconnect:
         pass
     finally:
+        if session is not None and not session.ended:
+            # The jitter buffer's tail and a key press whose end packet never came.
+            _route(session, decoder.finish())
         for name, count in decoder.counters.items():
             if name.startswith("frames_dropped_") and count:
                 metrics.inc("voicebot_frames_dropped_total", count,
@@ -149,6 +164,15 @@ async def _media(ws: WebSocket, services: Services) -> None:
             if services.calls is not None:
                 services.calls.detach(session.call_id)
         await outbox.close(drain_timeout=0.5)
+
+
+def _route(session: CallSession, items: list[Any]) -> None:
+    for item in items:
+        if isinstance(item, AudioFrame):
+            session.on_audio(item)
+        else:  # DtmfDigit from RTP, or a JSON DtmfMessage
+            for digit in getattr(item, "digit", "") or getattr(item, "digits", ""):
+                session.on_dtmf(digit)
 
 
 class _TokenBucket:
@@ -215,40 +239,13 @@ async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbo
         await ws.close(code=1000, reason="hangup")
 
 
-async def _open_records(services: Services) -> None:
+def _open_records(services: Services) -> None:
     cfg = services.config
-    try:
-        from voicebot.call.registry import CallRegistry
-        from voicebot.store.records import CallStore
-    except ImportError:  # pragma: no cover - records are part of the package
-        return
-    path = cfg.resolve(cfg.store.path) if cfg.store.path != ":memory:" else cfg.store.path
+    path: str | Path = cfg.store.path
     if path != ":memory:":
+        path = cfg.resolve(cfg.store.path)
         path.parent.mkdir(parents=True, exist_ok=True)
     services.store = CallStore(path)
     services.calls = CallRegistry(services.store)
     if cfg.ringover.api_key:
-        from voicebot.telephony.ringover_api import RingoverClient
-
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)
-
-
-def _mount_optional_routes(app: FastAPI, services: Services) -> None:
-    cfg = services.config
-
-    # Routers read services lazily: the store is opened in the lifespan, after routing.
-    class _Lazy:
-        def __init__(self, attr: str) -> None:
-            self.attr = attr
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(getattr(services, self.attr), name)
-
-    try:
-        from voicebot.web.calls_routes import make_calls_router
-        from voicebot.web.webhooks_routes import make_webhook_router
-    except ImportError:  # pragma: no cover
-        return
-    app.include_router(make_webhook_router(
-        _Lazy("calls"), _Lazy("store"), cfg.webhooks.key))  # type: ignore[arg-type]
-    app.include_router(make_calls_router(_Lazy("store"), cfg.records.token))  # type: ignore[arg-type]

@@ -9,12 +9,11 @@ from typing import Any
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from voicebot.app import create_app
     from voicebot.config import ConfigError, load_config
     from voicebot.flow.loader import FlowError
     from voicebot.plugins.registry import PluginConfigError
+    from voicebot.server import serve
 
     try:
         config = load_config(args.config)
@@ -28,8 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else config.server.port
     print(f"voicebot: serving {config.flow} on ws://{host}:{port}{config.server.media_path}",
           flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, ws_max_size=2**20,
-                timeout_graceful_shutdown=config.server.shutdown_grace_s)
+    serve(app, app.state.services, host, port, args.log_level)
     return 0
 
 

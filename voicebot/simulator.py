@@ -63,11 +63,13 @@ class WaitFor:
 
 @dataclass(frozen=True)
 class WaitQuiet:
-    """Keep streaming silence until the bot has spoken and then sent no audio for `quiet`
-    seconds: a polite caller waits for the end of the prompt."""
+    """Keep streaming silence until the bot has answered (audio sent after this step began;
+    with `first`, any audio if none came yet, e.g. the greeting) and then sent no audio
+    for `quiet` seconds: a polite caller waits for the end of the prompt."""
 
     quiet: float = 0.6
     timeout: float = 30.0
+    first: bool = True
 
 
 Step = Silence | Speech | Key | WaitFor | WaitQuiet
@@ -278,9 +280,12 @@ async def _send_script(ws: Any, script: list[Step], rtp: _Rtp, clock: _Pacer,
 
 async def _wait_quiet(ws: Any, step: WaitQuiet, rtp: _Rtp, clock: _Pacer, result: SimResult,
                       done: asyncio.Event) -> None:
-    deadline = time.monotonic() + step.timeout
+    began = time.monotonic()
+    deadline = began + step.timeout
+    # Only audio that starts after this step counts: the answer to what was just said.
+    since = 0.0 if not result.of("streamAudio") and step.first else began
     while time.monotonic() < deadline and not done.is_set():
-        audio = result.of("streamAudio")
+        audio = [r for r in result.of("streamAudio") if r.at >= since]
         if audio and time.monotonic() - audio[-1].at >= step.quiet:
             return
         await _send_audio(ws, SILENCE, rtp, clock, result)

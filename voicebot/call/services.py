@@ -37,6 +37,8 @@ class Services:
     calls: Any = None  # voicebot.call.registry.CallRegistry
     ringover: Any = None  # voicebot.telephony.ringover_api.RingoverClient
     ready: bool = False
+    draining: bool = False  # SIGTERM: finish active calls, take no new ones
+    active_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -65,7 +67,9 @@ class Services:
 
     def health(self) -> dict[str, Any]:
         return {
-            "ready": self.ready,
+            "ready": self.ready and not self.draining,
+            "draining": self.draining,
+            "active_calls": self.active_calls,
             "plugins": {
                 kind: {"name": p.name, **health(p)}
                 for kind, p in (("stt", self.stt), ("nlu", self.nlu), ("tts", self.tts))

@@ -89,6 +89,7 @@ class CallSession:
     async def start(self) -> None:
         self.s.metrics.inc("voicebot_calls_total")
         self.s.metrics.gauge("voicebot_active_calls", 1)
+        self.s.active_calls += 1
         await self._record("open_call", self.call)
         await self._record("add_event", "media_start", dict(self.call))
         self.state, actions = self.s.engine.start(self.call)
@@ -110,6 +111,7 @@ class CallSession:
                 except (asyncio.CancelledError, Exception):
                     pass
         self.s.metrics.gauge("voicebot_active_calls", -1)
+        self.s.active_calls -= 1
         await self._record("add_event", "media_stop", {"reason": reason})
         await self._record("close_call", reason)
 
