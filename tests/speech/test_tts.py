@@ -41,6 +41,33 @@ def test_pyttsx3_rate_option_changes_duration() -> None:
     assert len(slow) > 1.5 * len(fast)
 
 
+def test_pyttsx3_voices_do_not_leak_between_instances(pyttsx3_tts: Pyttsx3TTS) -> None:
+    # espeak carries a little prosodic state from one utterance to the next, so the same
+    # text varies by up to ~3% in length; the Scottish voice is ~9% shorter.
+    text = "Hello there, how are you doing today?"
+    before = len(pyttsx3_tts.synthesize(text))
+    scottish = Pyttsx3TTS(Pyttsx3Options(voice="gmw/en-gb-scotland"))
+    scottish.load()
+    other = scottish.synthesize(text)
+    _check_speech(other, scottish.sample_rate, text)
+    assert len(other) < 0.94 * before
+    # The shared engine goes back to the default voice for the default-voice instance.
+    assert abs(len(pyttsx3_tts.synthesize(text)) - before) < 0.04 * before
+
+
+def test_pyttsx3_alternating_configurations_stay_exact() -> None:
+    # Regression: pyttsx3's queued setProperty raced its asynchronous espeak driver, so
+    # about a third of utterances came out at the other instance's rate, some empty.
+    slow = Pyttsx3TTS(Pyttsx3Options(rate=120))
+    fast = Pyttsx3TTS(Pyttsx3Options(rate=300))
+    text = "one two three four"
+    lengths = [(len(slow.synthesize(text)), len(fast.synthesize(text))) for _ in range(12)]
+    slow_lengths, fast_lengths = zip(*lengths, strict=True)
+    assert max(slow_lengths) - min(slow_lengths) < 500, slow_lengths
+    assert max(fast_lengths) - min(fast_lengths) < 500, fast_lengths
+    assert min(slow_lengths) > 1.8 * max(fast_lengths)
+
+
 def test_pyttsx3_concurrent_calls_are_serialised(pyttsx3_tts: Pyttsx3TTS) -> None:
     texts = ["one two three", "four five six seven eight"] * 3
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
