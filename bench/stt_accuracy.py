@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import random
 import re
 import statistics
@@ -210,10 +211,13 @@ def run(samples: list[Sample], stt: WhisperSTT, args: argparse.Namespace, label:
         if args.verbose:
             print(f"{edits:2d} {sample.name}: {result.text!r}")
     total = sum(compute)
+    # Timing is only meaningful on a quiet machine; say how quiet it was.
+    load = os.getloadavg()[0]
     print(f"\n== {label}: {len(samples)} recordings, {audio_seconds:.0f} s of audio ==")
     for name, score in (("WER overall", overall), ("WER >= 4-word items", long_only)):
         print(f"{name:<20} {100 * score.wer:5.1f} %  ({score.errors}/{score.ref_words} words)")
-    print(f"real-time factor     {total / audio_seconds:.3f}  (compute {total:.1f} s)")
+    print(f"real-time factor     {total / audio_seconds:.3f}  (compute {total:.1f} s, "
+          f"1-min load average {load:.1f} on {os.cpu_count()} CPUs)")
     print(f"per utterance        p50 {1000 * statistics.median(compute):.0f} ms, "
           f"p95 {1000 * np.percentile(compute, 95):.0f} ms")
     for ratio, name, ref, hyp in sorted(worst, reverse=True)[: args.show_worst]:

@@ -12,6 +12,7 @@ CachedTTS, which is what every repeated prompt costs.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -85,7 +86,7 @@ def bench(name: str, repeat: int) -> None:
         f"whole prompt p50 {statistics.median(whole) * 1000:5.0f} ms  "
         f"RTF {synth_s / audio_s:.3f}  "
         f"cached p50 {statistics.median(hit_times) * 1e6:4.0f} µs "
-        f"(hits {cached.hits}, misses {cached.misses})"
+        f"(hits {cached.hits}, misses {cached.misses})  load avg {os.getloadavg()[0]:.1f}"
     )
 
 

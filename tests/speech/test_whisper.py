@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import concurrent.futures
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
-from voicebot.plugins.stt_whisper import WhisperOptions, WhisperSTT, hint_prompt
+from voicebot.plugins.stt_whisper import WhisperOptions, WhisperSTT, hint_prompt, shared_model
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +72,14 @@ def test_bad_options_are_refused_by_name() -> None:
         WhisperOptions(beam_width=2)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="openai-whisper"):
         WhisperOptions(backend="openai-whisper")
+
+
+def test_concurrent_calls_share_one_model(stt: WhisperSTT, asterisk_prompt) -> None:
+    other = WhisperSTT(WhisperOptions())
+    other.load()
+    assert shared_model(other.options) is shared_model(stt.options)
+    clips = [asterisk_prompt("all-circuits-busy-now"), asterisk_prompt("auth-thankyou")] * 2
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        texts = [r.text.lower() for r in pool.map(lambda pcm: stt.transcribe(pcm, 16000), clips)]
+    assert "busy" in texts[0] and "busy" in texts[2]
+    assert "thank you" in texts[1] and "thank you" in texts[3]
