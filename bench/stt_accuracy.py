@@ -123,6 +123,28 @@ def normalise(text: str) -> list[str]:
     return [_SPELLING.get(w, w) for w in words if w]
 
 
+def join_compounds(words: list[str], other: list[str]) -> list[str]:
+    """Merge adjacent words that the other side writes as one ("x ray" vs "xray").
+
+    Whether a compound is written open or closed is spelling, not hearing.
+    """
+    vocabulary = set(other)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and words[i] + words[i + 1] in vocabulary:
+            out.append(words[i] + words[i + 1])
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def align(ref: list[str], hyp: list[str]) -> tuple[list[str], list[str]]:
+    return join_compounds(ref, hyp), join_compounds(hyp, ref)
+
+
 @dataclass(slots=True)
 class Sample:
     name: str
@@ -201,7 +223,7 @@ def run(samples: list[Sample], stt: WhisperSTT, args: argparse.Namespace, label:
         result = stt.transcribe(pcm, 16000, expectation)
         compute.append(time.perf_counter() - start)
         audio_seconds += len(pcm) / 16000
-        ref, hyp = normalise(sample.reference), normalise(result.text)
+        ref, hyp = align(normalise(sample.reference), normalise(result.text))
         overall.add(ref, hyp)
         if len(ref) >= 4:
             long_only.add(ref, hyp)
