@@ -89,7 +89,7 @@ class RawCaller:
             async for raw in self.ws:
                 self.received.append(json.loads(raw))
         except websockets.ConnectionClosed as exc:
-            self.closed_code = exc.rcvd.code if exc.rcvd else None
+            self.closed_code = exc.rcvd.code if exc.rcvd else self.ws.close_code
         else:
             self.closed_code = self.ws.close_code
 

@@ -199,3 +199,26 @@ def test_media_with_the_token_is_served(server, how: str) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"} if how == "header" else None
     caller = asyncio.run(_connect_and_listen(url, headers))
     assert "streamAudio" in caller.kinds()
+
+
+async def _stop_and_wait_close(url: str) -> int | None:
+    import json
+
+    async with websockets.connect(url) as ws:
+        caller = RawCaller(ws)
+        receiver = asyncio.create_task(caller.receive())
+        await ws.send(json.dumps({"event": "start", "call_id": "fault-stop"}))
+        await caller.silence(0.4)
+        await ws.send(json.dumps({"event": "stop"}))
+        await asyncio.wait_for(receiver, 5)
+        return caller.closed_code
+
+
+def test_stop_message_ends_the_call_with_a_clean_close(server) -> None:
+    """After a media server's stop, the server ends the session and must close the
+    WebSocket (1000); returning from the handler instead makes uvicorn drop the TCP
+    connection, which the media server sees as an abnormal closure (1006)."""
+    assert asyncio.run(_stop_and_wait_close(media_url(server))) == 1000
+    wait_until(lambda: call_record(server["db"], "fault-stop")[0].get("closed_at"), 5,
+               "the record to be closed")
+    assert call_record(server["db"], "fault-stop")[0]["close_reason"] == "stop"
