@@ -222,3 +222,21 @@ def test_stop_message_ends_the_call_with_a_clean_close(server) -> None:
     wait_until(lambda: call_record(server["db"], "fault-stop")[0].get("closed_at"), 5,
                "the record to be closed")
     assert call_record(server["db"], "fault-stop")[0]["close_reason"] == "stop"
+
+
+def test_a_bad_control_message_is_counted_once(server) -> None:
+    """One malformed text frame is one dropped frame. (Today the handler counts it as
+    reason="bad_control" and, at the end of the call, the decoder's own count adds it
+    again as reason="bad_json".)"""
+    before = value(server, "voicebot_frames_dropped_total")
+
+    async def call() -> None:
+        async with websockets.connect(media_url(server)) as ws:
+            caller = RawCaller(ws)
+            await caller.silence(0.3)
+            await ws.send("{not json")
+            await caller.silence(0.3)
+
+    asyncio.run(call())
+    wait_until(lambda: value(server, "voicebot_active_calls") == 0, 5, "the call to close")
+    assert value(server, "voicebot_frames_dropped_total") == before + 1
