@@ -78,7 +78,7 @@ class BargeInConfig(_Section):
     enabled: bool = True
     min_speech_ms: int = Field(default=100, ge=20, description="Sustained speech that breaks.")
     # A short interjection ("mhm") while the flow expects nothing is not a turn.
-    backchannel_max_ms: int = Field(default=600, ge=0)
+    backchannel_max_ms: int = Field(default=900, ge=0)
     echo_guard: bool = Field(default=True, description="Ignore inbound speech that is our echo.")
     echo_ratio: float = Field(
         default=0.3, ge=0, le=4,

@@ -167,8 +167,10 @@ async def simulate(
     start_message: dict[str, Any] | None = None,
     until: tuple[str, ...] = ("transfer",),
     print_events: bool = False,
+    linger: float | None = None,
 ) -> SimResult:
-    """Run one call. Ends when the bot sends one of `until`, closes, or `timeout` passes."""
+    """Run one call. Ends when the bot sends one of `until`, closes, or `timeout` passes;
+    with `linger`, also that many seconds after the script ends (the caller hangs up)."""
     result = SimResult()
     rtp = _Rtp(reorder, drop, seed)
     done = asyncio.Event()
@@ -203,6 +205,8 @@ async def simulate(
                 _send_script(ws, script, rtp, clock, result, done), timeout
             )
             remaining = timeout - (time.monotonic() - t_start)
+            if linger is not None:
+                remaining = min(remaining, linger)
             # A media server keeps streaming while the call lasts: silence until the end.
             await asyncio.wait_for(_stream_silence(ws, rtp, clock, result, done), remaining)
         except (TimeoutError, websockets.ConnectionClosed):

@@ -11,6 +11,7 @@ from voicebot.plugins.base import NLUResult
 BACKCHANNELS = frozenset({
     "mhm", "mm", "hmm", "hm", "uh-huh", "uh", "huh", "um", "ah", "oh", "okay", "ok",
     "yeah", "yep", "right", "sure", "alright", "i", "see", "got", "it", "cool",
+    "mm-hmm", "mhmm", "uh-hu", "hmmm", "yup",
 })
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 

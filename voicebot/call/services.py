@@ -6,7 +6,6 @@ takes a call, and models load (and warm up) before the first caller waits on the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from voicebot.flow.engine import FlowEngine
 from voicebot.flow.loader import load_flow
 from voicebot.metrics import Metrics
 from voicebot.plugins.base import NLU, STT, TTS, VAD
-from voicebot.plugins.registry import PluginRegistry, health
+from voicebot.plugins.registry import PluginRegistry, health, warm_up
 from voicebot.plugins.tts_cache import CachedTTS
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class Services:
 
     @classmethod
     def build(cls, config: Config) -> Services:
-        registry = PluginRegistry(extra=config.plugins)
+        registry = PluginRegistry(config.plugins, root=config.base_dir)
         engine = FlowEngine(load_flow(config.resolve(config.flow)))
         stt = registry.create("stt", config.stt.use, config.stt.options)
         nlu = registry.create("nlu", config.nlu.use, config.nlu.options)
@@ -59,10 +58,13 @@ class Services:
         return self.registry.create("vad", self.config.vad.use, self.config.vad.options)
 
     async def load(self) -> None:
-        """Load and warm up every plugin off the event loop, one after the other."""
-        loop = asyncio.get_running_loop()
-        for plugin in (self.stt, self.nlu, self.tts):
-            await loop.run_in_executor(self.executor, plugin.load)
+        """Load and warm up every plugin off the event loop, one after the other, so the
+        first caller does not wait for a model to load."""
+        seconds = await warm_up(
+            {"stt": self.stt, "nlu": self.nlu, "tts": self.tts, "vad": self.new_vad()},
+            self.executor,
+        )
+        log.info("plugins loaded: %s", ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items()))
         self.ready = True
 
     def health(self) -> dict[str, Any]:

@@ -293,10 +293,8 @@ class CallSession:
             return
         latencies["nlu_ms"] = round((time.monotonic() - t1) * 1000, 2)
         self.s.metrics.observe("voicebot_nlu_seconds", time.monotonic() - t1)
-        if self._interrupted is not None and (not text or (
-            utt.speech_ms <= self.s.config.barge_in.backchannel_max_ms
-            and nlu.intent is None and is_backchannel(text, nlu)
-        )):
+        if self._interrupted is not None and _not_a_turn(text, nlu, utt.speech_ms,
+                                                         self.s.config.barge_in):
             # "mhm" or a noise over a prompt is not a turn: say the rest of the prompt.
             spoken, heard = self._interrupted
             self._interrupted = None
@@ -450,6 +448,19 @@ class CallSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _not_a_turn(text: str, nlu: NLUResult, speech_ms: int, cfg: Any) -> bool:
+    """Was what interrupted the prompt a noise, a cough or an "mhm" rather than a turn?
+
+    Whisper turns short non-words into confident nonsense ("and I can." for an "mhm"),
+    so a short utterance that the NLU cannot place is not trusted to be a turn.
+    """
+    if not text:
+        return True
+    if nlu.intent is not None or nlu.entities:
+        return False
+    return speech_ms <= cfg.backchannel_max_ms or is_backchannel(text, nlu)
 
 
 def _describe(action: Any) -> dict[str, Any]:
