@@ -52,8 +52,9 @@ class Key:
 
 @dataclass(frozen=True)
 class WaitFor:
-    """Keep streaming silence until the bot has sent `nth` events of `kind` in this call,
-    then for `after` more seconds (counted from that event's arrival)."""
+    """Keep streaming silence until the bot has sent `nth` events of `kind` in this call
+    (nth=0: one sent after this step began), then for `after` more seconds (counted from
+    that event's arrival)."""
 
     kind: str  # "streamAudio", "transfer", "digits", "break", "play"
     after: float = 0.0
@@ -272,14 +273,25 @@ async def _send_script(ws: Any, script: list[Step], rtp: _Rtp, clock: _Pacer,
         elif isinstance(step, WaitQuiet):
             await _wait_quiet(ws, step, rtp, clock, result, done)
         elif isinstance(step, WaitFor):
-            deadline = time.monotonic() + step.timeout
-            while len(result.of(step.kind)) < step.nth:
-                if time.monotonic() > deadline or done.is_set():
-                    return
-                await _send_audio(ws, SILENCE, rtp, clock, result)
-            seen_at = result.of(step.kind)[step.nth - 1].at
-            while time.monotonic() < seen_at + step.after and not done.is_set():
-                await _send_audio(ws, SILENCE, rtp, clock, result)
+            await _wait_for(ws, step, rtp, clock, result, done)
+
+
+async def _wait_for(ws: Any, step: WaitFor, rtp: _Rtp, clock: _Pacer, result: SimResult,
+                    done: asyncio.Event) -> None:
+    began = time.monotonic()
+    deadline = began + step.timeout
+
+    def seen() -> list[Received]:
+        got = result.of(step.kind)
+        return [r for r in got if r.at >= began] if step.nth == 0 else got[step.nth - 1 :]
+
+    while not seen():
+        if time.monotonic() > deadline or done.is_set():
+            return
+        await _send_audio(ws, SILENCE, rtp, clock, result)
+    seen_at = seen()[0].at
+    while time.monotonic() < seen_at + step.after and not done.is_set():
+        await _send_audio(ws, SILENCE, rtp, clock, result)
 
 
 async def _wait_quiet(ws: Any, step: WaitQuiet, rtp: _Rtp, clock: _Pacer, result: SimResult,
