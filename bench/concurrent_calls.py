@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,7 @@ def caller_script(corpus: Corpus, turns: int, rng: random.Random) -> list[Step]:
 
 @dataclass
 class CallOutcome:
+    call_id: str
     result: SimResult
     seconds: float
     latencies: list[float] = field(default_factory=list)
@@ -108,12 +110,27 @@ def reply_latencies(result: SimResult, turns: int) -> tuple[list[float], int]:
     return latencies, missing
 
 
-async def one_call(url: str, script: list[Step], delay: float, turns: int) -> CallOutcome:
+async def one_call(url: str, script: list[Step], delay: float, turns: int,
+                   call_id: str) -> CallOutcome:
     await asyncio.sleep(delay)
     t0 = time.monotonic()
-    result = await simulate(url, script, timeout=40 + 30 * turns, until=("transfer",))
+    result = await simulate(url, script, timeout=40 + 30 * turns, until=("transfer",),
+                            start_message={"event": "start", "call_id": call_id})
     latencies, missing = reply_latencies(result, turns)
-    return CallOutcome(result, time.monotonic() - t0, latencies, missing)
+    return CallOutcome(call_id, result, time.monotonic() - t0, latencies, missing)
+
+
+def explain(db: Path, outcomes: list[CallOutcome]) -> None:
+    """Why a call was not transferred: what the server heard and did, from its records."""
+    conn = sqlite3.connect(db)
+    for o in outcomes:
+        if o.transferred:
+            continue
+        rows = conn.execute("SELECT transcript, intent, error FROM turns WHERE call_id = ? "
+                            "ORDER BY idx", (o.call_id,)).fetchall()
+        heard = "; ".join(f"{t!r}->{i or e or '-'}" for t, i, e in rows)
+        print(f"    {o.call_id} not transferred; turns heard: {heard or 'none'}")
+    conn.close()
 
 
 async def _watch_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
@@ -129,8 +146,9 @@ async def run_level(srv: dict, n: int, corpus: Corpus, turns: int, seed: int) ->
     rng = random.Random(seed)
     spread = min(4.0, 0.2 * n)
     calls = [
-        one_call(srv["url"], caller_script(corpus, turns, rng), rng.uniform(0, spread), turns)
-        for _ in range(n)
+        one_call(srv["url"], caller_script(corpus, turns, rng), rng.uniform(0, spread), turns,
+                 f"load-{n}-{i}")
+        for i in range(n)
     ]
     peak, stop = [0.0], asyncio.Event()
     watcher = asyncio.create_task(_watch_rss(srv["process"].pid, peak, stop))
@@ -157,6 +175,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stop-after-fail", type=int, default=2,
                         help="stop after this many failing levels in a row")
+    parser.add_argument("--speculative", choices=("on", "off"), default="on")
+    parser.add_argument("--workers", type=int, default=2, help="server.executor_workers")
+    parser.add_argument("--stt-threads", type=int, default=2, help="whisper cpu_threads")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     corpus = Corpus.build()
@@ -165,13 +186,20 @@ def main() -> None:
           f"; load average before: {os.getloadavg()[0]:.1f} (other work on the machine "
           f"takes CPU from the server: the 'load' column is the 1-minute load at each level)")
     print(f"{len(corpus.turns)} caller utterances ({len(VOICES)} espeak voices + recordings); "
-          f"{args.turns} turns a call; hangover {args.hangover} ms; "
+          f"{args.turns} turns a call; hangover {args.hangover} ms; speculative STT "
+          f"{args.speculative}; {args.workers} executor workers; whisper on "
+          f"{args.stt_threads} threads; "
           f"pass: all transferred, 0 dropped, p95 <= {budget_ms} ms")
     print(f"{'N':>3} {'ok':>5} {'turns':>5} {'miss':>4} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'max ms':>7} {'dropped':>7} {'cpu/call-s':>10} {'rss MB':>7} {'client cpu':>10} "
-          f"{'errors':>6} {'load':>5}  verdict")
+          f"{'errors':>6} {'load':>5} {'stt n':>5} {'stt ms':>6}  verdict")
     best, fails = 0, 0
-    overrides = {"listen": {"hangover_ms": args.hangover}}
+    overrides = {
+        "listen": {"hangover_ms": args.hangover, "speculative": args.speculative == "on"},
+        "server": {"executor_workers": args.workers},
+        "stt": {"use": "whisper", "options": {"model": "bundled", "compute_type": "int8",
+                                               "beam_size": 1, "cpu_threads": args.stt_threads}},
+    }
     with running_server(FLOW, **overrides) as srv:
         pid, http = srv["process"].pid, srv["http"]
         for n in levels:
@@ -186,6 +214,11 @@ def main() -> None:
             dropped = {k: v for k, v in dropped.items() if v}
             errors = (metric(after, "voicebot_errors_total")
                       - metric(before, "voicebot_errors_total"))
+            stt_n = (metric(after, "voicebot_stt_seconds_count")
+                     - metric(before, "voicebot_stt_seconds_count"))
+            stt_s = (metric(after, "voicebot_stt_seconds_sum")
+                     - metric(before, "voicebot_stt_seconds_sum"))
+            stt_ms = stt_s / stt_n * 1000 if stt_n else float("nan")
             call_s = sum(o.seconds for o in outcomes)
             ok = sum(o.transferred for o in outcomes)
             missing = sum(o.missing for o in outcomes)
@@ -197,9 +230,10 @@ def main() -> None:
                   f"{p95:7.0f} {max(ms, default=float('nan')):7.0f} "
                   f"{int(sum(dropped.values())):7d} {(cpu1 - cpu0) / call_s:10.3f} "
                   f"{srv['rss_peak']:7.0f} {client1 - client0:9.1f}s {int(errors):6d} "
-                  f"{os.getloadavg()[0]:5.1f}  "
+                  f"{os.getloadavg()[0]:5.1f} {int(stt_n):5d} {stt_ms:6.0f}  "
                   f"{'pass' if passed else 'FAIL'}{' ' + str(dropped) if dropped else ''}",
                   flush=True)
+            explain(srv["db"], outcomes)
             if fails >= args.stop_after_fail:
                 break
     print(f"largest N with every call transferred, 0 frames dropped and p95 reply <= "
