@@ -34,6 +34,10 @@ import numpy as np
 from bench.corpus import load_utterances, percentile, speech_bounds
 from bench.server_stats import dropped_by_reason, fetch_metrics, metric, proc_sample
 from tests.e2e.serve import espeak_8k, running_server
+from voicebot.flow.engine import FlowEngine
+from voicebot.flow.loader import load_flow
+from voicebot.plugins.base import Expectation
+from voicebot.plugins.nlu_examples import ExamplesNLU
 from voicebot.simulator import Silence, SimResult, Speech, Step, WaitQuiet, simulate
 
 FLOW = Path(__file__).parent / "flows" / "load_calls.yaml"
@@ -56,13 +60,30 @@ class Corpus:
 
     @classmethod
     def build(cls) -> Corpus:
-        recorded = [u.pcm for u in load_utterances(limit=60) if not FLOW_WORDS.search(u.text)]
+        recorded = [u.pcm for u in load_utterances(limit=60) if not _ends_call(u.text)]
         spoken, agent = [], []
         for voice, rate in VOICES:
             for text in SENTENCES:
                 spoken.append(_trim(espeak_8k(text, voice, rate)))
             agent.append(_trim(espeak_8k(AGENT_REQUEST, voice, rate)))
         return cls(recorded + spoken, agent)
+
+
+def _ends_call(text: str) -> bool:
+    """Would the flow's NLU take this for "agent" or "goodbye"? ("All circuits are busy"
+    is a goodbye to the examples matcher: "that's all".) Such a recording would end the
+    call before its last turn."""
+    global _NLU
+    if _NLU is None:
+        engine = FlowEngine(load_flow(FLOW))
+        nlu = ExamplesNLU()
+        nlu.load()
+        _NLU = (nlu, engine.expectation(engine.start({})[0]))
+    nlu, expectation = _NLU
+    return bool(FLOW_WORDS.search(text)) or nlu.parse(text, expectation).intent is not None
+
+
+_NLU: tuple[ExamplesNLU, Expectation] | None = None
 
 
 def _trim(pcm: np.ndarray) -> np.ndarray:
