@@ -4,7 +4,8 @@ Every simulated caller streams real-time 8 kHz PCMU RTP, waits for the greeting,
 takes several turns: recorded human speech (Debian's asterisk prompts) and espeak-ng
 speech at several voices and rates; the last turn asks for an agent, and the call ends
 with the bot's transfer. Callers of one level start at random moments over the first
-few seconds, as calls arrive in real life, then all overlap.
+seconds of one turn (`--spread`), as calls arrive in real life, then all overlap:
+the callers' turns are not in step (with `--spread 0` they are, the worst case).
 
 Per N it prints the reply latency (the caller's last speech sample, known from the
 simulator's marks, to the first `streamAudio` after it) p50/p95, frames the server
@@ -163,9 +164,9 @@ async def _watch_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
             pass
 
 
-async def run_level(srv: dict, n: int, corpus: Corpus, turns: int, seed: int) -> list[CallOutcome]:
+async def run_level(srv: dict, n: int, corpus: Corpus, turns: int, seed: int,
+                    spread: float) -> list[CallOutcome]:
     rng = random.Random(seed)
-    spread = min(4.0, 0.2 * n)
     calls = [
         one_call(srv["url"], caller_script(corpus, turns, rng), rng.uniform(0, spread), turns,
                  f"load-{n}-{i}")
@@ -196,6 +197,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stop-after-fail", type=int, default=2,
                         help="stop after this many failing levels in a row")
+    parser.add_argument("--spread", type=float, default=7.0,
+                        help="callers start at random over this many seconds (about one "
+                             "turn: real callers do not speak in step)")
     parser.add_argument("--speculative", choices=("on", "off"), default="on")
     parser.add_argument("--workers", type=int, default=2, help="server.executor_workers")
     parser.add_argument("--stt-threads", type=int, default=2, help="whisper cpu_threads")
@@ -226,7 +230,8 @@ def main() -> None:
         for n in levels:
             wait_idle(http)
             before, cpu0, client0 = fetch_metrics(http), proc_sample(pid).cpu_s, _own_cpu()
-            outcomes = asyncio.run(run_level(srv, n, corpus, args.turns, args.seed + n))
+            outcomes = asyncio.run(run_level(srv, n, corpus, args.turns, args.seed + n,
+                                             args.spread))
             wait_idle(http)
             after, cpu1, client1 = fetch_metrics(http), proc_sample(pid).cpu_s, _own_cpu()
             ms = [x * 1000 for o in outcomes for x in o.latencies]
