@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
+import threading
 import time
 import uuid
+from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,14 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/debug/tasks")
+    async def debug_tasks() -> JSONResponse:
+        # Leaks show up here: once every call has ended only the server's own tasks remain.
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        kinds = Counter(re.sub(r"[-_][0-9a-f-]{6,}$|-\d+$", "", t.get_name()) for t in tasks)
+        return JSONResponse({"tasks": len(tasks), "by_name": dict(kinds),
+                             "threads": threading.active_count()})
 
     @app.websocket(config.server.media_path)
     async def media(ws: WebSocket) -> None:
@@ -164,6 +175,13 @@ async def _media(ws: WebSocket, services: Services) -> None:
             if services.calls is not None:
                 services.calls.detach(session.call_id)
         await outbox.close(drain_timeout=0.5)
+        # Every way out of a call ends with a clean close (1000), not a dropped connection.
+        if (ws.application_state == WebSocketState.CONNECTED
+                and ws.client_state == WebSocketState.CONNECTED):
+            try:
+                await ws.close(code=1000, reason=reason[:120])
+            except Exception:  # the peer may be gone already
+                log.debug("close after %s failed", reason)
 
 
 def _route(session: CallSession, items: list[Any]) -> None:

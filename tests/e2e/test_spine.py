@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.serve import ROOT, espeak_8k, running_server
+from tests.e2e.serve import espeak_8k, running_server
 from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
 
 pytestmark = pytest.mark.e2e

@@ -43,7 +43,7 @@ class StreamAudioEvent(_Event):
     @classmethod
     def from_bytes(
         cls, audio: bytes, sample_rate: int, audio_data_type: AudioDataType = "raw"
-    ) -> "StreamAudioEvent":
+    ) -> StreamAudioEvent:
         encoded = base64.b64encode(audio).decode("ascii")
         return cls(
             data=StreamAudioData(
@@ -63,7 +63,7 @@ class DigitsEvent(_Event):
     data: int | str
 
     @classmethod
-    def for_digits(cls, digits: str) -> "DigitsEvent":
+    def for_digits(cls, digits: str) -> DigitsEvent:
         if digits.isdigit() and not (len(digits) > 1 and digits.startswith("0")):
             return cls(data=int(digits))
         return cls(data=digits)

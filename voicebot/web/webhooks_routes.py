@@ -118,7 +118,7 @@ def make_webhook_router(
             return _error(413, "webhook body too large")
         try:
             body: Any = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if key is not None:
             try:
@@ -133,6 +133,11 @@ def make_webhook_router(
                 log.warning("webhook refused: %s", exc.reason)
                 return _error(401, exc.reason)
             body = trusted
+        try:
+            # "\ud800" is valid JSON but no UTF-8 can store it: refuse it, do not 500.
+            json.dumps(body, ensure_ascii=False).encode()
+        except (UnicodeEncodeError, RecursionError):
+            return _error(400, "webhook body is not storable text (lone surrogate?)")
         try:
             event = parse_webhook(body)
         except WebhookFormatError as exc:
