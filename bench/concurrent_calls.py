@@ -259,6 +259,10 @@ def main() -> None:
                   f"{os.getloadavg()[0]:5.1f} {int(stt_n):5d} {stt_ms:6.0f}  "
                   f"{'pass' if passed else 'FAIL'}{' ' + str(dropped) if dropped else ''}",
                   flush=True)
+            kinds = {dict(k[1]).get("kind"): v - before.get(k, 0) for k, v in after.items()
+                     if k[0] == "voicebot_errors_total" and v > before.get(k, 0)}
+            if kinds:
+                print(f"    server errors by kind: {kinds}")
             explain(srv["db"], outcomes)
             if fails >= args.stop_after_fail:
                 break
