@@ -125,3 +125,12 @@ def test_lone_surrogate_is_refused_not_a_server_error(signed: TestClient) -> Non
     now = int(time.time())
     token = sign({"iat": now, "exp": now + 300, "payload": body})
     assert post(signed, json.dumps(body).encode(), {"X-Ringover-Webhook-Signature": token}) == 400
+
+
+def test_attempt_beyond_64_bits_is_refused_not_a_server_error(signed: TestClient) -> None:
+    """`attempt` is an unbounded int to pydantic, but SQLite stores 64 bits: 2**64 made
+    the store raise OverflowError, hence a 500 and endless redeliveries."""
+    body = {**webhook_seeds()[0], "attempt": 2**64}
+    now = int(time.time())
+    token = sign({"iat": now, "exp": now + 300, "payload": body})
+    post(signed, json.dumps(body).encode(), {"X-Ringover-Webhook-Signature": token})
