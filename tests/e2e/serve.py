@@ -92,3 +92,20 @@ def espeak_8k(text: str, voice: str = "en-us", rate: int = 160) -> Any:
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", f.name, text],
                        check=True, capture_output=True)
         return load_wav_8k(f.name)
+
+
+_PIPER: Any = None
+
+
+def piper_8k(text: str) -> Any:
+    """A natural voice (Piper's joe, shipped in a wheel), at 8 kHz. espeak-ng's robotic
+    fricatives do not survive G.711 well ("sales" comes back as "fail"), which would
+    test the recogniser's limits rather than the flow."""
+    global _PIPER
+    from voicebot.plugins.tts_piper import PiperOptions, PiperTTS
+    from voicebot.telephony.resample import resample
+
+    if _PIPER is None:
+        _PIPER = PiperTTS(PiperOptions())
+        _PIPER.load()
+    return resample(_PIPER.synthesize(text), _PIPER.sample_rate, 8000)
