@@ -108,7 +108,8 @@ class Envelope(BaseModel):
     event: str = Field(min_length=1)
     resource: str | None = None
     timestamp: float | str | None = None
-    attempt: int = 1
+    # Bounded so a hostile value is a 400, not an SQLite overflow (and endless redelivery).
+    attempt: int = Field(1, ge=0, le=2**31 - 1)
     data: dict[str, Any] = Field(default_factory=dict)
 
 
