@@ -121,7 +121,7 @@ async def soak(srv: dict, calls: int, warmup: int, concurrency: int, seq_per_blo
              for v, r in (("en-us", 160), ("en-gb", 140), ("en-us+f3", 175))]
     kinds = list(KINDS)
     weights = list(KINDS.values())
-    done, ok, seen = 0, 0, Counter()
+    done, ok, seen, failed = 0, 0, Counter(), Counter()
     sem = asyncio.Semaphore(concurrency)
 
     async def run(kind: str) -> None:
@@ -135,6 +135,7 @@ async def soak(srv: dict, calls: int, warmup: int, concurrency: int, seq_per_blo
         done += 1
         ok += good
         seen[kind] += 1
+        failed[kind] += not good
 
     async def block(n: int) -> None:
         batch = rng.choices(kinds, weights, k=n)
@@ -156,7 +157,7 @@ async def soak(srv: dict, calls: int, warmup: int, concurrency: int, seq_per_blo
     minutes = (time.monotonic() - t0) / 60
     samples = fetch_metrics(http)
     print(f"\n{done} calls ({warmup} warm-up) in {minutes:.1f} min; "
-          f"{ok} went as scripted; server errors by kind: "
+          f"{ok} went as scripted (not: {dict(+failed)}); server errors by kind: "
           f"{ {k[1][0][1]: v for k, v in samples.items() if k[0] == 'voicebot_errors_total'} }")
     print(f"RSS after warm-up {base['rss']:.1f} MB, at the end {end['rss']:.1f} MB: "
           f"growth {growth:+.2f} % (goal < 5 %)")
