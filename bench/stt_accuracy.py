@@ -111,7 +111,8 @@ def _ordinal(words: str) -> str:
 
 def normalise(text: str) -> list[str]:
     """Lower-case words with punctuation gone and numbers spelt out."""
-    text = re.sub(r"\[[^\]]*\]", " ", text)  # "[beep tone]" annotations
+    # "[beep tone]", "(simple tone sound plays)", "(note: ...)": annotations, not words.
+    text = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", text)
     text = text.replace("’", "'").replace("‘", "'").lower()
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 2,500 -> 2500
     for symbol, word in _SYMBOLS.items():
