@@ -40,6 +40,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.1)
 
 
+def server_tasks(srv: dict[str, Any]) -> int:
+    """asyncio tasks alive in the server (GET /debug/tasks)."""
+    import json
+
+    with urllib.request.urlopen(srv["http"] + "/debug/tasks", timeout=5) as r:
+        return int(json.loads(r.read())["tasks"])
+
+
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -74,9 +82,13 @@ class RawCaller:
         self.closed_code: int | None = None
 
     async def silence(self, seconds: float) -> None:
-        payload = ulaw_encode(np.zeros(160, np.int16))
+        await self.audio(np.zeros(int(seconds * 50) * 160, np.int16))
+
+    async def audio(self, pcm: np.ndarray) -> None:
+        """8 kHz int16 samples as 20 ms PCMU packets, paced at real time."""
         next_at = time.monotonic()
-        for _ in range(int(seconds * 50)):
+        for i in range(0, pcm.size - pcm.size % 160, 160):
+            payload = ulaw_encode(pcm[i : i + 160])
             await self.ws.send(RtpPacket(0, self.seq, self.ts, 0x5151, payload).to_bytes())
             self.seq, self.ts = (self.seq + 1) & 0xFFFF, self.ts + 160
             next_at += 0.02

@@ -22,6 +22,7 @@ from tests.faults.helpers import (
     call_record,
     media_url,
     open_fds,
+    server_tasks,
     value,
     wait_until,
 )
@@ -103,7 +104,7 @@ def test_hung_tts_times_out_and_the_call_lives_on(server) -> None:
 def test_disconnect_mid_playback_cleans_up(server) -> None:
     pid = server["process"].pid
     wait_until(lambda: value(server, "voicebot_active_calls") == 0, 10, "no active call")
-    fds = open_fds(pid)
+    fds, tasks = open_fds(pid), server_tasks(server)
     # Hang up 2.5 s into the call: the greeting (about 7 s) is still playing.
     result = asyncio.run(simulate(
         media_url(server), [Silence(0.2)], timeout=2.5, until=(),
@@ -116,6 +117,7 @@ def test_disconnect_mid_playback_cleans_up(server) -> None:
     assert call_record(server["db"], "fault-hangup")[0]["close_reason"] == "disconnect"
     # The WebSocket's socket is gone; nothing else was left open.
     wait_until(lambda: open_fds(pid) <= fds, 5, f"open files back to {fds}")
+    wait_until(lambda: server_tasks(server) <= tasks, 5, f"asyncio tasks back to {tasks}")
 
     # The server takes the next call as if nothing happened.
     again = asyncio.run(simulate(media_url(server), [WaitFor("streamAudio", timeout=15)],
@@ -240,3 +242,27 @@ def test_a_bad_control_message_is_counted_once(server) -> None:
     asyncio.run(call())
     wait_until(lambda: value(server, "voicebot_active_calls") == 0, 5, "the call to close")
     assert value(server, "voicebot_frames_dropped_total") == before + 1
+
+
+async def _speak_and_hang_up(url: str, speech: np.ndarray) -> RawCaller:
+    async with websockets.connect(url) as ws:
+        caller = RawCaller(ws)
+        receiver = asyncio.create_task(caller.receive())
+        await ws.send('{"event": "start", "call_id": "fault-mid-turn"}')
+        await caller.silence(0.5)
+        await caller.audio(speech)
+        await caller.silence(0.5)  # the hangover ends: the turn's transcription starts
+        await ws.close()
+        await receiver
+    return caller
+
+
+def test_disconnect_mid_turn_leaves_no_task(server) -> None:
+    """Hang up while the turn is being transcribed (and the greeting still plays): the
+    session's tasks (brain, transcription, no-input timer, outbox) all end."""
+    wait_until(lambda: value(server, "voicebot_active_calls") == 0, 10, "no active call")
+    tasks = server_tasks(server)
+    asyncio.run(_speak_and_hang_up(media_url(server), espeak_8k("I need to speak to an agent")))
+    wait_until(lambda: value(server, "voicebot_active_calls") == 0, 5, "the call to close")
+    wait_until(lambda: server_tasks(server) <= tasks, 10, f"asyncio tasks back to {tasks}")
+    assert call_record(server["db"], "fault-mid-turn")[0]["close_reason"] == "disconnect"
