@@ -5,6 +5,7 @@ simulator never would (oversized frames, custom headers)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import time
@@ -42,8 +43,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
 
 def server_tasks(srv: dict[str, Any]) -> int:
     """asyncio tasks alive in the server (GET /debug/tasks)."""
-    import json
-
     with urllib.request.urlopen(srv["http"] + "/debug/tasks", timeout=5) as r:
         return int(json.loads(r.read())["tasks"])
 
@@ -95,8 +94,6 @@ class RawCaller:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     async def receive(self) -> None:
-        import json
-
         try:
             async for raw in self.ws:
                 self.received.append(json.loads(raw))
@@ -107,3 +104,26 @@ class RawCaller:
 
     def kinds(self) -> list[str]:
         return [str(e.get("event") or e.get("type")) for e in self.received]
+
+
+async def connect_and_listen(url: str, headers: dict[str, str] | None = None) -> RawCaller:
+    """Connect, stream a second of silence, return what came back (or how it closed)."""
+    try:
+        ws = await websockets.connect(url, additional_headers=headers)
+    except websockets.InvalidStatus as exc:  # refused during the handshake
+        caller = RawCaller(None)
+        caller.closed_code = exc.response.status_code
+        return caller
+    async with ws:
+        caller = RawCaller(ws)
+        receiver = asyncio.create_task(caller.receive())
+        try:
+            for _ in range(40):
+                if caller.received or caller.closed_code is not None:
+                    break
+                await caller.silence(0.1)
+        except websockets.ConnectionClosed:
+            pass
+        await ws.close()
+        await receiver
+    return caller

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.serve import running_server
-from tests.faults.helpers import health_status, value, wait_until
-from tests.faults.test_faults import _connect_and_listen
+from tests.faults.helpers import connect_and_listen, health_status, value, wait_until
 from voicebot.simulator import Key, Silence, SimResult, WaitFor, simulate
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +34,7 @@ def test_sigterm_lets_the_active_call_finish_then_exits() -> None:
             proc.send_signal(signal.SIGTERM)
             wait_until(lambda: health_status(srv) == 503, 5, "/healthz to say draining")
 
-            refused = asyncio.run(_connect_and_listen(srv["url"]))
+            refused = asyncio.run(connect_and_listen(srv["url"]))
             assert not refused.received
             # Closed before the handshake completes: HTTP 403 (Starlette's answer to a
             # close before accept), or 1013 "try again later" once accepted.

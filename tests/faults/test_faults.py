@@ -9,6 +9,8 @@ and a media token; the calls are real-time PCMU RTP from the simulator.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from tests.faults.helpers import (
     TOKEN,
     RawCaller,
     call_record,
+    connect_and_listen,
     media_url,
     open_fds,
     server_tasks,
@@ -58,8 +61,6 @@ def _audio_between(result, start: float, end: float) -> list:
 
 
 def _seconds(events: list) -> float:
-    import base64
-
     return sum(len(base64.b64decode(r.event["data"]["audioData"])) / 2
                / r.event["data"]["sampleRate"] for r in events)
 
@@ -161,35 +162,12 @@ def test_frame_beyond_the_websocket_limit_closes_only_that_call(server) -> None:
     assert again.of("streamAudio")
 
 
-async def _connect_and_listen(url: str, headers: dict[str, str] | None = None) -> RawCaller:
-    """Connect, stream a second of silence, return what came back (or how it closed)."""
-    try:
-        ws = await websockets.connect(url, additional_headers=headers)
-    except websockets.InvalidStatus as exc:  # refused during the handshake
-        caller = RawCaller(None)
-        caller.closed_code = exc.response.status_code
-        return caller
-    async with ws:
-        caller = RawCaller(ws)
-        receiver = asyncio.create_task(caller.receive())
-        try:
-            for _ in range(40):
-                if caller.received or caller.closed_code is not None:
-                    break
-                await caller.silence(0.1)
-        except websockets.ConnectionClosed:
-            pass
-        await ws.close()
-        await receiver
-    return caller
-
-
 @pytest.mark.parametrize("how", ["none", "wrong query", "wrong header"])
 def test_media_without_the_token_is_refused(server, how: str) -> None:
     refused = value(server, ERRORS, kind="media_unauthorised")
     url = media_url(server, None if how == "none" else "not-" + TOKEN if "query" in how else None)
     headers = {"Authorization": "Bearer nope"} if "header" in how else None
-    caller = asyncio.run(_connect_and_listen(url, headers))
+    caller = asyncio.run(connect_and_listen(url, headers))
     assert not caller.received
     assert caller.closed_code in (403, 1008), caller.closed_code
     assert value(server, ERRORS, kind="media_unauthorised") == refused + 1
@@ -199,13 +177,11 @@ def test_media_without_the_token_is_refused(server, how: str) -> None:
 def test_media_with_the_token_is_served(server, how: str) -> None:
     url = media_url(server, TOKEN if how == "query" else None)
     headers = {"Authorization": f"Bearer {TOKEN}"} if how == "header" else None
-    caller = asyncio.run(_connect_and_listen(url, headers))
+    caller = asyncio.run(connect_and_listen(url, headers))
     assert "streamAudio" in caller.kinds()
 
 
 async def _stop_and_wait_close(url: str) -> int | None:
-    import json
-
     async with websockets.connect(url) as ws:
         caller = RawCaller(ws)
         receiver = asyncio.create_task(caller.receive())
