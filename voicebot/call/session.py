@@ -8,6 +8,7 @@ events in order, so the flow sees one event at a time, exactly as in `voicebot c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 
 # Turn events waiting for the brain. Bounded: a caller cannot queue work without limit.
 QUEUE_SIZE = 16
+# Webhooks after which there is no caller left to talk to.
+TERMINAL_WEBHOOKS = frozenset({"hangup", "call_ended", "missed", "voicemail"})
+# Webhook data fields that describe the call, offered to the flow as {{ call.* }}.
+CALL_FIELDS = ("from_number", "to_number", "direction", "user_id", "channel_id",
+               "is_anonymous", "is_internal", "start_time", "answered_time", "contact_name")
 
 
 class CallSession:
@@ -147,8 +153,24 @@ class CallSession:
         self._enqueue(("dtmf", digit))
 
     async def on_webhook(self, name: str, data: dict[str, Any]) -> None:
-        self.call.update({k: v for k, v in data.items() if k in ("from_number", "to_number")})
-        self._enqueue(("webhook", name, data))
+        """A Ringover webhook about this call (the registry matched it by call id)."""
+        fresh = {k: data[k] for k in CALL_FIELDS if data.get(k) not in (None, "")}
+        self.call.update(fresh)
+        if self.state is not None and fresh:
+            # The flow sees webhook call data as {{ call.* }} from its next step on.
+            self.state = dataclasses.replace(self.state, call={**self.state.call, **fresh})
+        if name not in TERMINAL_WEBHOOKS:
+            self._enqueue(("webhook", name, data))
+            return
+        if self.ended:
+            return
+        # The caller is gone: act now, not after the prompt that is playing.
+        if self.speaker.speaking:
+            self.speaker.interrupt()
+        self.state, _ = self.s.engine.step(self.state, ev.Webhook(name, data))
+        self.ended = True
+        self.hangup_requested = True
+        self._spawn(self._end_call("webhook:" + name))
 
     # ---- listening -------------------------------------------------------------------
 
@@ -254,12 +276,7 @@ class CallSession:
         elif kind == "no_input":
             await self._step(ev.NoInput(), turn={"no_input": True})
         elif kind == "webhook":
-            name, data = item[1], item[2]
-            await self._step(ev.Webhook(name, data), turn=None)
-            if name in ("hangup", "call_ended"):
-                self.ended = True
-                self.hangup_requested = True
-                self._spawn(self._end_call("webhook:" + name))
+            await self._step(ev.Webhook(item[1], item[2]), turn=None)
 
     async def _user_turn(
         self, utt: SpeechEnded, stt: asyncio.Future[Transcript], speech_end: float
