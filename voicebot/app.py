@@ -24,6 +24,7 @@ from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
 from voicebot.call.session import CallSession
 from voicebot.config import Config
+from voicebot.logs import call_id_var
 from voicebot.store.records import CallStore
 from voicebot.telephony.inbound import InboundDecoder
 from voicebot.telephony.ringover_api import RingoverClient
@@ -117,6 +118,8 @@ async def _media(ws: WebSocket, services: Services) -> None:
     outbox = Outbox(ws.send_text)
     outbox.start()
     call: dict[str, Any] = {k: q[k] for k in CALL_KEYS if k in q}
+    # Provisional until a start message names the call; logs carry it from the first frame.
+    call_id_var.set(call.get("call_id") or "pending")
     session: CallSession | None = None
     reason = "disconnect"
     waiter: asyncio.Task[None] | None = None
@@ -149,6 +152,8 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 elif kind == "DtmfMessage":
                     items = [control]
             if session is None and (items or data is None):
+                call["call_id"] = str(call.get("call_id") or uuid.uuid4())
+                call_id_var.set(call["call_id"])  # every log line of this call carries it
                 session = await _start_session(services, call, outbox)
                 waiter = asyncio.create_task(
                     _hang_up_when_asked(ws, session, outbox, cfg.inbound.max_call_s)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
+
+from voicebot.logs import setup_logging
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -45,6 +46,8 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--flow", default=None, help="serve this flow instead of config's")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-format", default="text", choices=["text", "json"],
+                   help="json: one object per line with ts, level, logger, call_id, msg")
     p.set_defaults(func=_serve)
 
 
@@ -79,13 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    handler = logging.StreamHandler()
-    # Every line carries the call id (empty outside a call), so one call's log can be grepped.
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [%(call_id)s] %(message)s", defaults={"call_id": "-"}
-    ))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
     args = build_parser().parse_args(argv)
+    setup_logging(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     return int(args.func(args) or 0)
 
 

@@ -9,6 +9,8 @@ may block) or `async def` (awaited on the loop; they must not block).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -122,4 +124,6 @@ async def call_plugin(executor: Executor | None, fn: Callable[..., Any], *args: 
     """Await an async plugin method, or run a blocking one in the bounded executor."""
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
-    return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+    # The executor thread runs in a copy of this context, so its log lines keep the call id.
+    run = functools.partial(contextvars.copy_context().run, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(executor, run)
