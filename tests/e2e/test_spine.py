@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.serve import espeak_8k, running_server
+from tests.e2e.serve import ROOT, espeak_8k, running_server
 from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
 
 pytestmark = pytest.mark.e2e
@@ -85,3 +85,24 @@ def test_call_is_recorded(server, agent_request):
     tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
     assert "calls" in tables
     assert db.execute("select count(*) from calls").fetchone()[0] >= 1
+
+
+def test_simulate_command_calls_the_bot_and_writes_its_audio(server, tmp_path):
+    import subprocess
+    import sys
+    import wave
+
+    caller = tmp_path / "caller.wav"
+    subprocess.run(["espeak-ng", "-w", str(caller), "I would like to speak to an agent"],
+                   check=True)
+    out = tmp_path / "bot.wav"
+    run = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "simulate", "--url", server["url"],
+         "--wav", str(caller), "--out", str(out), "--silence-before", "5", "--timeout", "40"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert '{"event": "transfer", "data": "+33123456789"}' in run.stdout
+    assert "call ended: transfer" in run.stdout
+    with wave.open(str(out)) as w:
+        assert w.getframerate() == 8000 and w.getnframes() > 8000
