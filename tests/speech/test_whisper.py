@@ -7,7 +7,13 @@ import pytest
 from pydantic import ValidationError
 
 from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
-from voicebot.plugins.stt_whisper import WhisperOptions, WhisperSTT, hint_prompt, shared_model
+from voicebot.plugins.stt_whisper import (
+    WhisperOptions,
+    WhisperSTT,
+    _repeats,
+    hint_prompt,
+    shared_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +89,20 @@ def test_concurrent_calls_share_one_model(stt: WhisperSTT, asterisk_prompt) -> N
         texts = [r.text.lower() for r in pool.map(lambda pcm: stt.transcribe(pcm, 16000), clips)]
     assert "busy" in texts[0] and "busy" in texts[2]
     assert "thank you" in texts[1] and "thank you" in texts[3]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "word"),
+    [("digits/15", {"fifteen", "15"}), ("pbx-transfer", {"transfer"}), ("digits/10", {"ten", "10"}),
+     ("vm-no", {"no"})],
+)
+def test_one_word_turns_do_not_loop(stt: WhisperSTT, asterisk_prompt, prompt, word) -> None:
+    # The short encoder window made these come out as "fifteen fifteen fifteen fifteen".
+    text = stt.transcribe(asterisk_prompt(prompt), 16000).text
+    words = [w.strip(".,!?").lower() for w in text.split()]
+    assert sum(w in word for w in words) == 1 and len(words) <= 2, words
+
+
+def test_repeat_detector() -> None:
+    assert _repeats("no no no no") and _repeats("Twenty th twenty th twenty th.")
+    assert not _repeats("Press 1 to mute, press 2 to lock.") and not _repeats("one two one two")

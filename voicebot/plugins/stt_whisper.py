@@ -201,11 +201,28 @@ class _FasterBackend:
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         text = tokenizer.decode(ids)
-        if _compression_ratio(text) > MAX_COMPRESSION_RATIO:
+        if _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text):
             return None
         length = len(result.sequences_ids[0])
         avg_logprob = result.scores[0] * length / (length + 1)
         return _Segment(text, avg_logprob, result.no_speech_prob)
+
+
+def _repeats(text: str, times: int = 3, max_n: int = 3) -> bool:
+    """Whether some run of 1 to `max_n` words comes `times` times in a row.
+
+    The short window makes one-word turns loop ("no no no no no"); such text is too short
+    for the compression ratio to notice, so look for the loop itself. A caller who really
+    says "no no no" just costs one full-window decode.
+    """
+    words = [w.strip(".,!?;:\"'").lower() for w in text.split()]
+    words = [w for w in words if w]
+    for n in range(1, max_n + 1):
+        for start in range(len(words) - n * times + 1):
+            unit = words[start : start + n]
+            if all(words[start + k * n : start + (k + 1) * n] == unit for k in range(1, times)):
+                return True
+    return False
 
 
 def _compression_ratio(text: str) -> float:
