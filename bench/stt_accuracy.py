@@ -259,6 +259,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timestamps", action="store_true",
                         help="decode with timestamps (without_timestamps=False)")
+    parser.add_argument("--encoder-window", type=float, default=None,
+                        help="encoder_window_s (0 = Whisper's full 30 s window)")
     parser.add_argument("--no-ulaw", action="store_true", help="skip the G.711 round trip")
     parser.add_argument("--show-worst", type=int, default=5)
     parser.add_argument("--verbose", action="store_true")
@@ -268,6 +270,7 @@ def main() -> None:
         backend=args.backend, model=args.model, compute_type=args.compute_type,
         beam_size=args.beam_size, cpu_threads=args.threads, use_hints=args.hints,
         without_timestamps=not args.timestamps,
+        **({} if args.encoder_window is None else {"encoder_window_s": args.encoder_window}),
     )
     stt = WhisperSTT(options)
     start = time.perf_counter()
