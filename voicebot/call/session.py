@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # Turn events waiting for the brain. Bounded: a caller cannot queue work without limit.
 QUEUE_SIZE = 16
+# A "#" this soon after another key terminates that entry rather than answering a prompt.
+TRAILING_HASH_S = 1.5
 # Webhooks after which there is no caller left to talk to.
 TERMINAL_WEBHOOKS = frozenset({"hangup", "call_ended", "missed", "voicemail"})
 # Webhook data fields that describe the call, offered to the flow as {{ call.* }}.
@@ -84,6 +86,7 @@ class CallSession:
         self._interrupted: tuple[SpokenText, float] | None = None
         self._speech_during_prompt = False
         self.turns = 0
+        self._last_key_at = float("-inf")
         # Set when the flow or a webhook ends the call; the WebSocket handler then hangs up
         # (hangup) or just stops listening (transfer: the media server moves the call).
         self.end_requested = asyncio.Event()
@@ -148,7 +151,12 @@ class CallSession:
         if self.ended:
             return
         self._cancel_no_input()
-        if self.speaker.speaking and self._barge_in in ("true", "dtmf"):
+        now = time.monotonic()
+        # A "#" right after other keys ends their entry; it is not meant to cut the prompt
+        # that the entry itself started (e.g. "I heard 1 2 3 4 5 6, is that correct?").
+        trailing_hash = digit == "#" and now - self._last_key_at < TRAILING_HASH_S
+        self._last_key_at = now
+        if self.speaker.speaking and self._barge_in in ("true", "dtmf") and not trailing_hash:
             self._break("dtmf")
         self._enqueue(("dtmf", digit))
 

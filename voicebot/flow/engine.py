@@ -360,6 +360,10 @@ class FlowEngine:
     def _on_dtmf(self, run: _Run, digits: str) -> bool:
         """Handle keys; False when they were only buffered (the entry is not complete)."""
         current = self.flow.states[run.state]
+        if digits == "#" and not run.buffer and not self._find(run, lambda t: t.dtmf == "#"):
+            # "#" ends an entry. Alone, it usually follows an entry that its length already
+            # completed ("six digits, then #"): it says nothing, so it is not a no-match.
+            return False
         if run.pending is not None:
             answer = slots.from_dtmf(_YES_NO, digits[:1])
             if answer is None:
