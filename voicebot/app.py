@@ -101,11 +101,14 @@ async def _media(ws: WebSocket, services: Services) -> None:
     metrics = services.metrics
     if services.draining:
         metrics.inc("voicebot_errors_total", kind="refused_draining")
-        await ws.close(code=1013, reason="draining")  # 1013: try again later
+        # Accept, then close with 1013 ("try again later"): a refused handshake would be
+        # a 403, which a media server reads as an authentication failure.
+        await ws.accept()
+        await ws.close(code=1013, reason="draining")
         return
     if not _authorised(ws, cfg.server.media_token):
         metrics.inc("voicebot_errors_total", kind="media_unauthorised")
-        await ws.close(code=1008, reason="unauthorised")
+        await ws.close(code=1008, reason="unauthorised")  # before accept: HTTP 403
         return
     await ws.accept()
     q = ws.query_params

@@ -37,7 +37,11 @@ class ServerConfig(_Section):
     media_token: str | None = Field(
         default=None, description="If set, media servers must send it (header or ?token=)."
     )
-    executor_workers: int = Field(default=2, ge=1, description="Threads for STT/TTS work.")
+    executor_workers: int = Field(default=2, ge=1, description="Threads for STT work.")
+    tts_workers: int = Field(
+        default=1, ge=1, description="Threads for TTS, apart from STT so a reply's synthesis "
+        "never queues behind other calls' transcriptions.",
+    )
     shutdown_grace_s: float = Field(
         default=30.0, ge=0, description="On SIGTERM, how long active calls may finish."
     )

@@ -32,6 +32,7 @@ class Services:
     tts: TTS
     executor: ThreadPoolExecutor
     metrics: Metrics
+    tts_executor: ThreadPoolExecutor | None = None
     store: Any = None  # voicebot.store.records.CallStore
     calls: Any = None  # voicebot.call.registry.CallRegistry
     ringover: Any = None  # voicebot.telephony.ringover_api.RingoverClient
@@ -52,7 +53,10 @@ class Services:
         executor = ThreadPoolExecutor(
             max_workers=config.server.executor_workers, thread_name_prefix="voicebot-work"
         )
-        return cls(config, registry, engine, stt, nlu, tts, executor, Metrics())
+        tts_executor = ThreadPoolExecutor(
+            max_workers=config.server.tts_workers, thread_name_prefix="voicebot-tts"
+        )
+        return cls(config, registry, engine, stt, nlu, tts, executor, Metrics(), tts_executor)
 
     def new_vad(self) -> VAD:
         return self.registry.create("vad", self.config.vad.use, self.config.vad.options)
@@ -80,3 +84,5 @@ class Services:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.tts_executor is not None:
+            self.tts_executor.shutdown(wait=False, cancel_futures=True)

@@ -397,7 +397,8 @@ class CallSession:
         try:
             playback = await self.speaker.play(
                 stream_speech(self.s.tts, action.text, self.speaker.sample_rate,
-                              self.s.executor, spoken, self.s.config.listen.tts_timeout_s)
+                              self.s.tts_executor or self.s.executor, spoken,
+                              self.s.config.listen.tts_timeout_s)
             )
         except Exception as exc:
             self.s.metrics.inc("voicebot_errors_total", kind="tts")

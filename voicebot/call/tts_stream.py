@@ -46,7 +46,10 @@ class SpokenText:
 
 
 async def _synth(tts: TTS, text: str, rate: int, executor: Executor | None) -> np.ndarray:
-    pcm = await call_plugin(executor, tts.synthesize, text)
+    lookup = getattr(tts, "lookup", None)
+    pcm = lookup(text) if lookup is not None else None
+    if pcm is None:
+        pcm = await call_plugin(executor, tts.synthesize, text)
     pcm = np.asarray(pcm, dtype=np.int16)
     if tts.sample_rate != rate:
         pcm = resample(pcm, tts.sample_rate, rate)

@@ -52,6 +52,17 @@ class CachedTTS:
         # Whitespace differences are not different prompts.
         return "\x00".join((self.name, self._options_key, " ".join(text.split())))
 
+    def lookup(self, text: str) -> np.ndarray | None:
+        """The cached audio for `text`, or None; cheap enough to call on the event loop,
+        so a cached prompt never waits for an executor thread busy with STT."""
+        key = self._key(text)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            return cached
+
     def synthesize(self, text: str) -> np.ndarray:
         key = self._key(text)
         with self._lock:
