@@ -127,11 +127,16 @@ async def _media(ws: WebSocket, services: Services) -> None:
     reason = "disconnect"
     waiter: asyncio.Task[None] | None = None
     bucket = _TokenBucket(cfg.inbound.max_messages_per_s, burst_s=2.0)
+    drops = _DropCounter(metrics)
+    received = 0
     try:
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 break
+            received += 1
+            if received % DROP_SYNC_EVERY == 0:
+                drops.sync(decoder)
             data, text = message.get("bytes"), message.get("text")
             size = len(data) if data is not None else len(text or "")
             metrics.inc("voicebot_frames_in_total")
@@ -170,10 +175,7 @@ async def _media(ws: WebSocket, services: Services) -> None:
         if session is not None and not session.ended:
             # The jitter buffer's tail and a key press whose end packet never came.
             _route(session, decoder.finish())
-        for name, count in decoder.counters.items():
-            if name.startswith("frames_dropped_") and count:
-                metrics.inc("voicebot_frames_dropped_total", count,
-                            reason=name.removeprefix("frames_dropped_"))
+        drops.sync(decoder)
         if waiter is not None:
             waiter.cancel()
         if session is not None:
@@ -199,6 +201,25 @@ def _route(session: CallSession, items: list[Any]) -> None:
         else:  # DtmfDigit from RTP, or a JSON DtmfMessage
             for digit in getattr(item, "digit", "") or getattr(item, "digits", ""):
                 session.on_dtmf(digit)
+
+
+# The decoder's drop counters reach /metrics this often (in frames: once a second).
+DROP_SYNC_EVERY = 50
+
+
+class _DropCounter:
+    """Publishes the decoder's per-reason drop counters as they grow, not only at hang-up."""
+
+    def __init__(self, metrics: Any) -> None:
+        self.metrics = metrics
+        self.seen: dict[str, int] = {}
+
+    def sync(self, decoder: InboundDecoder) -> None:
+        for name, count in decoder.counters.items():
+            if name.startswith("frames_dropped_") and count > self.seen.get(name, 0):
+                self.metrics.inc("voicebot_frames_dropped_total", count - self.seen.get(name, 0),
+                                 reason=name.removeprefix("frames_dropped_"))
+                self.seen[name] = count
 
 
 class _TokenBucket:
