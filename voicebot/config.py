@@ -39,8 +39,9 @@ class ServerConfig(_Section):
     )
     executor_workers: int = Field(default=2, ge=1, description="Threads for STT work.")
     tts_workers: int = Field(
-        default=1, ge=1, description="Threads for TTS, apart from STT so a reply's synthesis "
-        "never queues behind other calls' transcriptions.",
+        default=2, ge=1, description="Threads for TTS, apart from STT so a reply's synthesis "
+        "never queues behind other calls' transcriptions; two, so one hung synthesis "
+        "(a thread cannot be killed) does not silence every call.",
     )
     shutdown_grace_s: float = Field(
         default=30.0, ge=0, description="On SIGTERM, how long active calls may finish."
