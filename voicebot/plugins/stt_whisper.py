@@ -145,7 +145,11 @@ class _FasterBackend:
 
     def run(self, audio: np.ndarray, prompt: str | None, opts: WhisperOptions) -> list[_Segment]:
         window = opts.encoder_window_s
-        if window and audio.size <= (window - WINDOW_MARGIN_S) * WHISPER_RATE:
+        # A prompt on the short window measured worse than no prompt at all (bench:
+        # closed-set hints 7.7% WER vs 5.8% without; 4.2% with hints on the full window),
+        # so prompted decoding keeps the window the model was trained on.
+        short = window and not prompt
+        if short and audio.size <= (window - WINDOW_MARGIN_S) * WHISPER_RATE:
             segment = self._short(audio, prompt, opts, int(window * 100))
             if segment is not None:
                 return [segment]
