@@ -27,7 +27,9 @@ class Utterance:
         return self.pcm.size / 8000
 
 
-def speech_bounds(pcm: np.ndarray, rate: int = 8000, threshold_db: float = -40.0) -> tuple[int, int]:
+def speech_bounds(
+    pcm: np.ndarray, rate: int = 8000, threshold_db: float = -40.0
+) -> tuple[int, int]:
     """First and one-past-last sample of speech: 10 ms frames above `threshold_db` of peak."""
     hop = rate // 100
     n = pcm.size // hop
