@@ -330,7 +330,12 @@ class CallSession:
             return
         self._interrupted = None
         if not text:
+            # Heard as speech, transcribed as nothing: a noise, or a word lost to STT.
             self.s.metrics.inc("voicebot_turns_total", outcome="empty")
+            await self._record("add_event", "empty_utterance", {
+                "speech_ms": utt.speech_ms, "audio_s": round(utt.audio.size / PIPELINE_RATE, 2),
+                "stt_ms": latencies.get("stt_wait_ms"),
+            })
             self._restart_no_input()
             return
         turn.update(intent=nlu.intent, confidence=nlu.confidence, entities=nlu.entities)

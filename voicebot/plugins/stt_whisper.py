@@ -68,6 +68,11 @@ class WhisperOptions(BaseModel):
         description="Append the current state's expected phrases (intent examples, slot "
         "choices) to the prompt, biasing recognition towards them.",
     )
+    logprob_threshold: float = Field(
+        -1.0, le=0.0,
+        description="A segment is silence only if its no-speech probability is above "
+        "no_speech_threshold and its mean token log-probability below this (as Whisper does).",
+    )
     no_speech_threshold: float = Field(
         0.6, ge=0.0, le=1.0,
         description="A segment whose no-speech probability exceeds this is dropped as silence.",
@@ -343,6 +348,17 @@ def hint_prompt(expectation: Expectation | None) -> str | None:
     return f"{prompt}." if prompt else None
 
 
+def _is_silence(segment: _Segment, opts: WhisperOptions) -> bool:
+    """Whisper's own rule: "no speech" only when the model also doubts its words.
+
+    A short, clear "yes" at the end of a turn can score a no-speech probability above
+    0.6 while its words are confident (avg log-prob around -0.5); dropping it on the
+    probability alone lost one-word answers (seen on a confirmation in account_lookup).
+    """
+    return (segment.no_speech_prob > opts.no_speech_threshold
+            and segment.avg_logprob < opts.logprob_threshold)
+
+
 def segment_confidence(segments: list[_Segment]) -> float:
     """Mean token probability, discounted by how likely the segment was not speech at all."""
     if not segments:
@@ -406,7 +422,7 @@ class WhisperSTT:
                 prompt = f"{prompt} {hints}" if prompt else hints
         segments = [
             s for s in self._model.run(audio, prompt, self.options)
-            if s.no_speech_prob <= self.options.no_speech_threshold and s.text.strip()
+            if s.text.strip() and not _is_silence(s, self.options)
         ]
         text = " ".join(s.text.strip() for s in segments).strip()
         return Transcript(text=text, confidence=segment_confidence(segments), audio_seconds=seconds)
