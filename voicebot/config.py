@@ -65,7 +65,12 @@ class ListenConfig(_Section):
     preroll_ms: int = Field(default=200, ge=0, description="Audio kept from before the onset.")
     max_utterance_s: float = Field(default=15.0, gt=1)
     speculative: bool = Field(default=True, description="Start STT before the hangover ends.")
-    speculative_after_ms: int = Field(default=150, ge=20)
+    energy_gate_db: float | None = Field(
+        default=-40.0, le=0,
+        description="Frames this far below the caller's speech peak are silence whatever the "
+        "VAD says (trims its ~100 ms hangover); null disables.",
+    )
+    speculative_after_ms: int = Field(default=200, ge=20)
     stt_timeout_s: float = Field(default=10.0, gt=0, description="A turn's STT gives up after.")
     tts_timeout_s: float = Field(
         default=10.0, gt=0, description="Synthesis of one sentence gives up after this."

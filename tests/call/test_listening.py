@@ -52,7 +52,8 @@ def test_speculative_result_is_discarded_when_the_caller_resumes():
             await call.silence(1.0)
             assert await until(lambda: "transfer" in call.kinds())
             metrics = services.metrics
-            assert metrics.value("voicebot_speculative_total", outcome="resumed") == 1
+            # Pauses inside the recording may start (and discard) runs of their own too.
+            assert metrics.value("voicebot_speculative_total", outcome="resumed") >= 1
             assert metrics.value("voicebot_speculative_total", outcome="used") == 1
             kinds = call.kinds()
         services.close()
@@ -60,13 +61,13 @@ def test_speculative_result_is_discarded_when_the_caller_resumes():
 
     kinds = asyncio.run(scenario())
     assert kinds[-1] == "transfer"
-    assert len(stt.calls) == 2 and stt.calls[0] < stt.calls[1]
+    assert stt.calls[0] < stt.calls[-1] and stt.calls[-1] > speech.size * 1.5
 
 
 def test_speculative_result_is_used_when_the_silence_holds():
     stt = ScriptedSTT("I want an agent")
 
-    async def scenario() -> None:
+    async def scenario() -> tuple[float, float]:
         services = make_services(FLOW, stt)
         async with Call(services) as call:
             await call.silence(0.5)
@@ -74,9 +75,13 @@ def test_speculative_result_is_used_when_the_silence_holds():
             await call.silence(1.0)
             assert await until(lambda: "transfer" in call.kinds())
         services.close()
+        m = services.metrics
+        return (m.value("voicebot_speculative_total", outcome="used"),
+                m.value("voicebot_speculative_total", outcome="stale"))
 
-    asyncio.run(scenario())
-    assert len(stt.calls) == 1  # the speculative run was the only run
+    used, stale = asyncio.run(scenario())
+    # The turn's transcript is the speculative run's: no run after the hangover.
+    assert (used, stale) == (1, 0)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from voicebot.audio.endpointer import (
     SpeechStarted,
 )
 from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
+from voicebot.audio.gate import EnergyGate
 from voicebot.call.backchannel import is_backchannel
 from voicebot.call.outbox import Outbox
 from voicebot.call.services import Services
@@ -63,6 +64,7 @@ class CallSession:
                 cfg.listen.speculative_after_ms if cfg.listen.speculative else None
             ),
         )
+        self.gate = EnergyGate(cfg.listen.energy_gate_db)
         self.speaker = Speaker(
             outbox,
             sample_rate=cfg.speak.sample_rate,
@@ -130,7 +132,7 @@ class CallSession:
         if self.ended:
             return
         prob = self.vad.speech_probability(frame.pcm)
-        is_speech = prob >= 0.5
+        is_speech = self.gate(frame.pcm, prob >= 0.5)
         if is_speech and self.speaker.speaking and self.s.config.barge_in.echo_guard:
             is_speech = not self._is_echo(frame.pcm)
         for event in self.endpointer.push(frame, is_speech):
