@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from typing import Any
+import os
 
-from voicebot.logs import setup_logging
+# Before any native library starts its OpenMP pool: with the default pool (one thread per
+# core) idle OpenMP threads spin, and a Whisper turn burned twice its wall time in CPU
+# (0.19 CPU-s for 0.10 s). One OpenMP thread halves it; CTranslate2 still uses the
+# threads it is given (stt options cpu_threads). See docs/benchmarks.md.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+from voicebot.logs import setup_logging  # noqa: E402
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -58,7 +58,11 @@ class WhisperOptions(BaseModel):
     beam_size: int = Field(
         1, ge=1, le=10, description="Beam width; 1 is greedy decoding (fastest)."
     )
-    cpu_threads: int = Field(2, ge=1, le=64, description="CPU threads used by one transcription.")
+    cpu_threads: int = Field(
+        1, ge=1, le=64,
+        description="CPU threads used by one transcription; 1 leaves the other core to "
+        "another call's turn (two at once on two cores) and wastes no CPU on thread spin.",
+    )
     language: str | None = Field("en", description="Spoken language code; null to auto-detect.")
     initial_prompt: str | None = Field(
         None, description="Text given to Whisper as preceding context (style, vocabulary)."
