@@ -202,7 +202,7 @@ def main() -> None:
                              "turn: real callers do not speak in step)")
     parser.add_argument("--speculative", choices=("on", "off"), default="on")
     parser.add_argument("--workers", type=int, default=2, help="server.executor_workers")
-    parser.add_argument("--stt-threads", type=int, default=2, help="whisper cpu_threads")
+    parser.add_argument("--stt-threads", type=int, default=1, help="whisper cpu_threads")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     corpus = Corpus.build()
