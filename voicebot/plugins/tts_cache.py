@@ -64,13 +64,11 @@ class CachedTTS:
             return cached
 
     def synthesize(self, text: str) -> np.ndarray:
+        cached = self.lookup(text)
+        if cached is not None:
+            return cached
         key = self._key(text)
         with self._lock:
-            cached = self._entries.get(key)
-            if cached is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return cached
             self.misses += 1
         # Synthesise outside the lock so a slow prompt does not stall hits for other calls;
         # two simultaneous misses on one text both synthesise, which is merely wasted work.
