@@ -31,7 +31,7 @@ def run_config(speculative: bool, utterances: list, hangover_ms: int, per_call: 
             for i, utt in enumerate(batch):
                 script += [Silence(0.4), Speech(utt.pcm, f"u{i}"), WaitQuiet(0.5, timeout=8)]
             result = asyncio.run(simulate(srv["url"], script, timeout=15 * len(batch) + 20,
-                                          until=("transfer", "hangup")))
+                                          until=("transfer",), linger=0))
             for i in range(len(batch)):
                 # The last packet of the utterance carries its last speech sample.
                 last_sample = result.marks[f"u{i}.end"]
