@@ -135,4 +135,6 @@ def test_a_one_word_answer_is_not_dropped_as_silence(whisper):
 
     yes = resample(ulaw_decode(ulaw_encode(piper_8k("yes"))), 8000, 16000)
     audio, _ = _utterance(yes, preroll_ms=200)
-    assert whisper.transcribe(audio, 16000).text.strip(" .!").lower() == "yes"
+    text = whisper.transcribe(audio, 16000).text
+    # Piper's voice varies a little from run to run, and Whisper's punctuation with it.
+    assert "".join(ch for ch in text.lower() if ch.isalpha()) == "yes", text
