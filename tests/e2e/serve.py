@@ -106,6 +106,7 @@ def piper_8k(text: str) -> Any:
     from voicebot.telephony.resample import resample
 
     if _PIPER is None:
-        _PIPER = PiperTTS(PiperOptions())
+        # Without its noise terms Piper is deterministic: the same caller audio every run.
+        _PIPER = PiperTTS(PiperOptions(noise_scale=0.0, noise_w=0.0))
         _PIPER.load()
     return resample(_PIPER.synthesize(text), _PIPER.sample_rate, 8000)
