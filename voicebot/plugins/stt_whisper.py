@@ -359,15 +359,20 @@ def _is_silence(segment: _Segment, opts: WhisperOptions) -> bool:
     0.6 while its words are confident (avg log-prob around -0.5); dropping it on the
     probability alone lost one-word answers (seen on a confirmation in account_lookup).
     """
+    # Written so that a NaN log-prob (a degenerate decode) counts as doubtful.
     return (segment.no_speech_prob > opts.no_speech_threshold
-            and segment.avg_logprob < opts.logprob_threshold)
+            and not segment.avg_logprob >= opts.logprob_threshold)
 
 
 def segment_confidence(segments: list[_Segment]) -> float:
     """Mean token probability, discounted by how likely the segment was not speech at all."""
     if not segments:
         return 0.0
-    scores = [math.exp(min(s.avg_logprob, 0.0)) * (1.0 - s.no_speech_prob) for s in segments]
+    scores = [
+        math.exp(min(s.avg_logprob, 0.0)) * (1.0 - s.no_speech_prob)
+        if math.isfinite(s.avg_logprob) else 0.0
+        for s in segments
+    ]
     return float(sum(scores) / len(scores))
 
 
