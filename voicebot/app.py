@@ -249,8 +249,7 @@ def _start_fields(control: Any) -> dict[str, Any]:
 
 
 async def _start_session(services: Services, call: dict[str, Any], outbox: Outbox) -> CallSession:
-    call_id = str(call.get("call_id") or uuid.uuid4())
-    call["call_id"] = call_id
+    call_id = call["call_id"]  # set by the media handler (start message, query or a uuid)
     call.setdefault("from_number", call.pop("from", None))
     call.setdefault("to_number", call.pop("to", None))
     pending: list[tuple[str, dict[str, Any]]] = []

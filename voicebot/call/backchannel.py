@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from voicebot.plugins.base import NLUResult
 
@@ -21,3 +22,17 @@ def is_backchannel(text: str, nlu: NLUResult | None = None) -> bool:
         return False
     words = _WORD.findall(text.lower())
     return 0 < len(words) <= 3 and all(w in BACKCHANNELS for w in words)
+
+
+def not_a_turn(text: str, nlu: NLUResult, speech_ms: int, cfg: Any) -> bool:
+    """Was what interrupted the prompt a noise, a cough or an "mhm" rather than a turn?
+
+    Whisper turns short non-words into confident nonsense ("and I can." for an "mhm"),
+    so a short utterance that the NLU cannot place is not trusted to be a turn.
+    `cfg` is the `barge_in` config section (for `backchannel_max_ms`).
+    """
+    if not text:
+        return True
+    if nlu.intent is not None or nlu.entities:
+        return False
+    return speech_ms <= cfg.backchannel_max_ms or is_backchannel(text, nlu)

@@ -24,7 +24,7 @@ from voicebot.audio.endpointer import (
 )
 from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
-from voicebot.call.backchannel import is_backchannel
+from voicebot.call.backchannel import not_a_turn
 from voicebot.call.outbox import Outbox
 from voicebot.call.services import Services
 from voicebot.call.speaker import Speaker
@@ -320,7 +320,7 @@ class CallSession:
             return
         latencies["nlu_ms"] = round((time.monotonic() - t1) * 1000, 2)
         self.s.metrics.observe("voicebot_nlu_seconds", time.monotonic() - t1)
-        if self._interrupted is not None and _not_a_turn(text, nlu, utt.speech_ms,
+        if self._interrupted is not None and not_a_turn(text, nlu, utt.speech_ms,
                                                          self.s.config.barge_in):
             # "mhm" or a noise over a prompt is not a turn: say the rest of the prompt.
             spoken, heard = self._interrupted
@@ -481,19 +481,6 @@ class CallSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-
-def _not_a_turn(text: str, nlu: NLUResult, speech_ms: int, cfg: Any) -> bool:
-    """Was what interrupted the prompt a noise, a cough or an "mhm" rather than a turn?
-
-    Whisper turns short non-words into confident nonsense ("and I can." for an "mhm"),
-    so a short utterance that the NLU cannot place is not trusted to be a turn.
-    """
-    if not text:
-        return True
-    if nlu.intent is not None or nlu.entities:
-        return False
-    return speech_ms <= cfg.backchannel_max_ms or is_backchannel(text, nlu)
 
 
 def _describe(action: Any) -> dict[str, Any]:
