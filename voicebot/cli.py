@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
     _add_simulate(sub)
-    from voicebot.flow.tools import add_flow_subcommands
+    from voicebot.flow_cli import add_flow_subcommands
     from voicebot.plugins.cli import add_plugins_subcommand
     from voicebot.store.cli import add_calls_subcommands
 
