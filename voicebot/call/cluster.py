@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -38,6 +39,20 @@ WORKER_LOST = "failed:worker_lost"
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def _check_reachable(url: str) -> None:
+    """At start-up, a wrong or unreachable Redis is a clear error, not a traceback."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5.0, socket_timeout=5.0)
+    except ValueError as exc:
+        raise ConnectionError(f"cluster.redis_url is not a Redis URL: {exc}") from exc
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        raise ConnectionError(f"cannot reach Redis at {url}: {exc}") from exc
+    finally:
+        client.close()
 
 
 class ClusterRegistry(CallRegistry):
@@ -61,6 +76,7 @@ class ClusterRegistry(CallRegistry):
         self.worker_ttl_s = worker_ttl_s
         self.sweep_s = sweep_s
         self.metrics = metrics
+        _check_reachable(redis_url)
         self._client = aioredis.Redis.from_url(redis_url, socket_timeout=max(2.0, heartbeat_s * 2),
                                                socket_connect_timeout=5.0)
         self.directory = Directory(self._client, self.worker, key_prefix)
