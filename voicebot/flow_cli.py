@@ -97,7 +97,8 @@ def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # typ
     p.set_defaults(func=chat_command)
 
     p = subparsers.add_parser("test", help="run conversation tests")
-    p.add_argument("paths", nargs="+", help="test files or directories of *.yaml")
+    p.add_argument("paths", nargs="*", default=["flows/tests"],
+                   help="test files or directories of *.yaml (default: flows/tests)")
     p.add_argument("--config", default=None, help=config_help)
     p.add_argument("--nlu", default=None, help=nlu_help)
     p.set_defaults(func=test_command)
