@@ -26,7 +26,7 @@ import yaml
 from voicebot.flow import slots
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.loader import load_flow
-from voicebot.plugins.base import Expectation, NLUResult
+from voicebot.types import Expectation, NLUResult
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ROOT / "bench" / "data" / "domains"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
 from voicebot.plugins.nlu_embeddings import EmbeddingsNLU
+from voicebot.types import Expectation, IntentSpec, SlotSpec
 
 STATE = Expectation(intents=[
     IntentSpec("agent", ["I want to talk to an agent", "a real person"]),

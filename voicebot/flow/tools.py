@@ -156,8 +156,8 @@ def graph_main(flow_path: str, fmt: str = "mermaid", out: str | None = None) -> 
     try:
         flow = load_flow(flow_path)
     except FlowError as exc:
-        for error in exc.errors:
-            print(error)
+        for error in exc.errors:  # stderr: `graph bad.yaml > f.mmd` must not hide them
+            print(error, file=sys.stderr)
         return 1
     text = to_dot(flow) if fmt == "dot" else to_mermaid(flow)
     if out:
@@ -207,7 +207,8 @@ def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # typ
     p.set_defaults(func=lambda args: _with_nlu(args.nlu, lambda nlu: chat_main(args.flow, nlu=nlu)))
 
     p = subparsers.add_parser("test", help="run conversation tests")
-    p.add_argument("paths", nargs="+", help="test files or directories of *.yaml")
+    p.add_argument("paths", nargs="*", default=["flows/tests"],
+                   help="test files or directories of *.yaml (default: flows/tests)")
     p.add_argument("--nlu", default=None, help=nlu_help)
     p.set_defaults(
         func=lambda args: _with_nlu(args.nlu, lambda nlu: test_main(args.paths, nlu=nlu))

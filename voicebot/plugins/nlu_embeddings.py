@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from voicebot.nlu.entities import answers_slot, extract
 from voicebot.nlu.normalize import normalize, words
 from voicebot.nlu.semantic import confidence, decide, rank
-from voicebot.plugins.base import Expectation, IntentSpec, NLUResult
 from voicebot.plugins.encoders import Encoder, create_encoder
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
+from voicebot.types import Expectation, IntentSpec, NLUResult
 
 # Calibrated on the dev split of bench/nlu_accuracy.py (--tune); e5's similarities sit in
 # a narrow band near 0.8, MiniLM's spread from 0 to 1, so each encoder has its own.
