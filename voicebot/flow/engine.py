@@ -193,6 +193,7 @@ class FlowEngine:
                     examples=list(intent.examples),
                     patterns=list(intent.regex),
                     synonyms={k: list(v) for k, v in intent.synonyms.items()},
+                    description=intent.description or "",
                 )
             )
         return specs
