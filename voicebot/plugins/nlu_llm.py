@@ -184,9 +184,9 @@ class LLMNLU:
             raise LLMError(f"llm NLU: bad answer from {self.options.base_url}: {exc}") from exc
 
     async def parse(self, text: str, expectation: Expectation) -> NLUResult:
-        tokens = words(text)
+        tokens = words(text, language=expectation.language)
         # Local extraction is exact for spoken digits and cheap; the model adds meaning.
-        entities = extract(tokens, expectation.slot)
+        entities = extract(tokens, expectation.slot, expectation.language)
         if not tokens:
             return NLUResult(text, None, 0.0, entities)
         content = await self._complete(text, expectation)
