@@ -27,7 +27,7 @@ from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
 from voicebot.flow.loader import FlowError, load_flow, pydantic_errors
 from voicebot.flow.matching import NLUFunction, match_nlu
-from voicebot.flow.yamlsource import SourceMap, parse_yaml
+from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
 
 ACTION_KINDS: dict[type, str] = {Say: "say", Play: "play", Transfer: "transfer",
                                  SendDigits: "digits", Hangup: "hangup", Break: "break"}
@@ -153,10 +153,10 @@ def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction = match_nlu) -> Ca
 
 def load_tests(path: Path) -> tuple[TestFile, SourceMap]:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FlowError(file, 1, 1, f"cannot read: {exc.strerror}") from None
+    text, problem = read_yaml_text(path)
+    if text is None:
+        assert problem is not None
+        raise FlowError(file, problem.mark.line, problem.mark.column, problem.message)
     data, source, problems = parse_yaml(text, file)
     if problems:
         first = problems[0]

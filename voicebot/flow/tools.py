@@ -156,8 +156,8 @@ def graph_main(flow_path: str, fmt: str = "mermaid", out: str | None = None) -> 
     try:
         flow = load_flow(flow_path)
     except FlowError as exc:
-        for error in exc.errors:
-            print(error)
+        for error in exc.errors:  # stderr: `graph bad.yaml > f.mmd` must not hide them
+            print(error, file=sys.stderr)
         return 1
     text = to_dot(flow) if fmt == "dot" else to_mermaid(flow)
     if out:
