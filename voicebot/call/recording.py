@@ -16,6 +16,7 @@ stereo is 32 KB: written on the event loop, it costs microseconds (page cache, n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import struct
@@ -28,6 +29,7 @@ from typing import BinaryIO
 import numpy as np
 
 from voicebot.audio.frame import AudioFrame
+from voicebot.config import Config
 from voicebot.telephony.resample import StreamResampler
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,8 @@ class CallRecording:
             pieces.append(self._caller_in.process(np.zeros(round(gap * frame.sample_rate),
                                                            np.int16)))
         pieces.append(self._caller_in.process(frame.pcm))
-        self._caller_end_s = max(self._caller_end_s, frame.time) + frame.pcm.size / frame.sample_rate
+        duration = frame.pcm.size / frame.sample_rate
+        self._caller_end_s = max(self._caller_end_s, frame.time) + duration
         self._anchor_media, self._anchor_clock = self._caller_end_s, self.clock()
         self._left = np.concatenate([self._left, *pieces])
         if self._left.size >= self.rate * COMMIT_EVERY_S:
@@ -228,6 +231,21 @@ def recording_path(directory: Path, call_id: str, now: float | None = None) -> P
     return directory / f"{stamp:%Y%m%dT%H%M%SZ}-{safe}.wav"
 
 
+def open_recording(config: Config, call_id: str) -> CallRecording | None:
+    """A recording for this call if recording is on; None if off, or if the file cannot
+    be created (the call goes on unrecorded, and the log says why)."""
+    cfg = config.recording
+    if not cfg.enabled:
+        return None
+    directory = config.resolve(cfg.path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        return CallRecording(recording_path(directory, call_id), rate=cfg.sample_rate)
+    except OSError as exc:
+        log.warning("call %s not recorded: %s", call_id, exc)
+        return None
+
+
 def sweep(directory: Path, retention_days: float, now: float | None = None) -> int:
     """Delete recordings older than `retention_days` (by last write); return how many."""
     if not directory.is_dir():
@@ -242,3 +260,15 @@ def sweep(directory: Path, retention_days: float, now: float | None = None) -> i
         except FileNotFoundError:  # another worker swept it first
             continue
     return removed
+
+
+async def sweep_forever(directory: Path, retention_days: float, every_s: float = 3600) -> None:
+    """Sweep now and then every `every_s` (off the event loop: a folder may be large)."""
+    while True:
+        try:
+            removed = await asyncio.to_thread(sweep, directory, retention_days)
+            if removed:
+                log.info("recordings: deleted %d older than %s days", removed, retention_days)
+        except OSError as exc:
+            log.warning("recordings: sweep of %s failed: %s", directory, exc)
+        await asyncio.sleep(every_s)

@@ -21,7 +21,7 @@ from fastapi import HTTPException, Request
 from starlette.requests import HTTPConnection
 
 COOKIE = "voicebot_console"
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 

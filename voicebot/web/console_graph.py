@@ -21,7 +21,7 @@ START = "(start)"
 CHAR_W = 7.2  # average glyph width of the 12 px sans-serif used for node labels
 NODE_H = 32
 H_GAP = 28
-LAYER_GAP = 96
+LAYER_GAP = 120
 MARGIN = 24
 LABEL_CHARS = 30
 
@@ -86,11 +86,7 @@ def _place(nodes: dict[str, Node], all_edges: list[Edge]) -> tuple[float, float]
     for layer in sorted(by_layer):
         row = by_layer[layer]
         # Barycentre of the predecessors already placed keeps edges short and uncrossed.
-        def key(n: Node) -> float:
-            xs = [nodes[p].x for p in preds[n.name] if p in nodes and nodes[p].layer < layer]
-            return sum(xs) / len(xs) if xs else total / 2
-
-        row.sort(key=key)
+        row.sort(key=lambda n, layer=layer: _barycentre(n, layer, nodes, preds, total / 2))
         x = MARGIN + (total - widths[layer]) / 2
         for node in row:
             node.x = x + node.width / 2
@@ -100,23 +96,38 @@ def _place(nodes: dict[str, Node], all_edges: list[Edge]) -> tuple[float, float]
     return total + 2 * MARGIN + 120, height  # room on the right for edges bowing back up
 
 
+def _barycentre(node: Node, layer: int, nodes: dict[str, Node],
+                preds: dict[str, list[str]], default: float) -> float:
+    xs = [nodes[p].x for p in preds[node.name] if p in nodes and nodes[p].layer < layer]
+    return sum(xs) / len(xs) if xs else default
+
+
 def _target(e: Edge) -> str:
     return e.target if e.target is not None else (e.ending or "end")
 
 
-def _edge_path(a: Node, b: Node, bend: int) -> tuple[str, float, float]:
+def _bezier(points: list[tuple[float, float]], t: float) -> tuple[float, float]:
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points
+    a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t**3
+    return a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3
+
+
+def _edge_path(a: Node, b: Node, bend: int, label_t: float) -> tuple[str, float, float]:
+    """The curve from a to b, and where its label goes (`label_t` along it: the labels of
+    a state's many edges are staggered so they do not sit on one line)."""
     if b.layer > a.layer:
         x1, y1, x2, y2 = a.x, a.y + NODE_H, b.x, b.y
-        dy = (y2 - y1) / 2
-        off = bend * 14
-        path = f"M{x1:.0f},{y1:.0f} C{x1 + off:.0f},{y1 + dy:.0f} {x2 + off:.0f},{y2 - dy:.0f} {x2:.0f},{y2:.0f}"
-        return path, (x1 + x2) / 2 + off * 0.75, (y1 + y2) / 2
-    x1, y1 = a.x + a.width / 2, a.y + NODE_H / 2
-    x2, y2 = b.x + b.width / 2, b.y + NODE_H / 2
-    reach = 60 + 18 * bend + 10 * abs(a.layer - b.layer)
-    cx = max(x1, x2) + reach
-    path = f"M{x1:.0f},{y1:.0f} C{cx:.0f},{y1:.0f} {cx:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
-    return path, cx - reach * 0.25, (y1 + y2) / 2
+        dy, off = (y2 - y1) / 2, bend * 14
+        points = [(x1, y1), (x1 + off, y1 + dy), (x2 + off, y2 - dy), (x2, y2)]
+    else:  # back up (or across): bow out to the right
+        x1, y1 = a.x + a.width / 2, a.y + NODE_H / 2
+        x2, y2 = b.x + b.width / 2, b.y + NODE_H / 2
+        cx = max(x1, x2) + 60 + 18 * bend + 10 * abs(a.layer - b.layer)
+        points = [(x1, y1), (cx, y1), (cx, y2), (x2, y2)]
+    (sx, sy), (c1x, c1y), (c2x, c2y), (ex, ey) = points
+    path = f"M{sx:.0f},{sy:.0f} C{c1x:.0f},{c1y:.0f} {c2x:.0f},{c2y:.0f} {ex:.0f},{ey:.0f}"
+    lx, ly = _bezier(points, label_t)
+    return path, lx, ly
 
 
 def flow_svg(flow: Flow) -> str:
@@ -133,12 +144,15 @@ def flow_svg(flow: Flow) -> str:
         "</defs>",
     ]
     seen: dict[tuple[str, str], int] = defaultdict(int)
+    leaving: dict[str, int] = defaultdict(int)
     for e in all_edges:
         target = _target(e)
         a, b = nodes[e.source], nodes[target]
         bend = seen[(e.source, target)]
         seen[(e.source, target)] += 1
-        path, lx, ly = _edge_path(a, b, bend)
+        label_t = (0.3, 0.5, 0.7)[leaving[e.source] % 3]
+        leaving[e.source] += 1
+        path, lx, ly = _edge_path(a, b, bend, label_t)
         short = e.label if len(e.label) <= LABEL_CHARS else e.label[: LABEL_CHARS - 1] + "…"
         out.append(
             f'<g class="edge" data-from="{escape(e.source)}" data-to="{escape(target)}" '

@@ -15,14 +15,17 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
+from voicebot.call.flow_catalog import FlowCatalog
+from voicebot.call.services import Services
 from voicebot.store.feed import LAGGED, CallFeed
 from voicebot.store.search import OUTCOMES, CallQuery
 from voicebot.web.console_auth import COOKIE, ConsoleAuth, session_value
-from voicebot.web.console_flows import FlowCatalog
+from voicebot.web.console_graph import flow_svg
 
 STATIC = Path(__file__).parent / "console"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -106,7 +109,12 @@ def make_console_router(
         return FileResponse(STATIC / "login.html", media_type=TYPES[".html"])
 
     @router.post("/console/login", include_in_schema=False)
-    async def login(token: str = Form(""), next: str = Form("/console")) -> Response:
+    async def login(request: Request) -> Response:
+        # The sign-in form, parsed here: one urlencoded field is not worth a dependency.
+        body = await request.body()
+        form = parse_qs(body[:4096].decode("utf-8", "replace"))
+        token = (form.get("token") or [""])[0]
+        next = (form.get("next") or ["/console"])[0]
         if not auth.check_token(token):
             return RedirectResponse("/console/login?failed=1", 303)
         target = next if next in ("/console", "/console/phone") else "/console"
@@ -183,12 +191,16 @@ def make_console_router(
     async def list_flows() -> dict[str, Any]:
         return {"served": flows.served, "flows": flows.names()}
 
+    drawn: dict[str, str] = {}
+
     @api.get("/flows/{name}.svg")
     async def flow_graph(name: str) -> Response:
-        svg = flows.svg(name)
-        if svg is None:
-            raise HTTPException(404, f"no flow {name!r}")
-        return Response(svg, media_type=TYPES[".svg"])
+        if name not in drawn:
+            flow = flows.flow(name)
+            if flow is None:
+                raise HTTPException(404, f"no flow {name!r}")
+            drawn[name] = flow_svg(flow)
+        return Response(drawn[name], media_type=TYPES[".svg"])
 
     @api.get("/phone")
     async def phone_settings() -> dict[str, Any]:
@@ -224,3 +236,17 @@ async def _stream(feed: CallFeed, call_id: str | None,
                 return
             quiet_since = time.monotonic()
             yield f"data: {dumps(item)}\n\n"
+
+
+def console_router(services: Services) -> APIRouter:
+    cfg = services.config
+    return make_console_router(
+        store=services.store,
+        feed=services.feed,
+        flows=services.flows or FlowCatalog(services.engine, cfg.resolve(cfg.flow)),
+        auth=ConsoleAuth(cfg.records.token),
+        recordings=cfg.resolve(cfg.recording.path),
+        media_path=cfg.server.media_path,
+        media_token=cfg.server.media_token,
+        stopping=lambda: services.draining,
+    )

@@ -1,7 +1,7 @@
 // The browser phone: a media server in a page. The microphone goes out as 8 kHz PCMU
 // RTP over the media WebSocket, exactly as Ringover's media server would send it; the
 // bot's streamAudio comes back and is played; a break stops playback; keys are RFC 4733.
-import { el, follow, getJson, sayTexts } from "./api.js";
+import { el, follow, getJson } from "./api.js";
 import { decodePcm16, Player } from "./player.js";
 import { RtpStream } from "./rtp.js";
 
@@ -113,18 +113,18 @@ function showOutcome(kind, text) {
 function showFeedItem(item) {
   const d = item.data || {};
   if (item.kind === "turn") {
-    if (d.transcript) {
-      const conf = typeof d.confidence === "number" ? ` (${d.intent || "no intent"}, ${d.confidence.toFixed(2)})` : "";
-      log("you", d.transcript, el("span", { class: "meta" }, conf));
-    } else if (d.dtmf) log("you", `key ${d.dtmf}`);
-    else if (d.no_input) log("silence", "no input");
+    // What was said came first as an utterance event; the turn adds what it meant.
+    if (d.intent || d.transcript) {
+      const conf = typeof d.confidence === "number" ? ` (${d.confidence.toFixed(2)})` : "";
+      log("understood", d.intent || "no intent", el("span", { class: "meta" }, conf));
+    }
     if (d.state) log("state", d.state, el("span", { class: "meta" }, ` ${JSON.stringify(d.slots || {})}`));
-    for (const text of sayTexts(d.actions)) log("bot", text);
   } else if (item.kind === "event") {
-    if (d.kind === "say") log("bot", d.data.text);
-    else if (d.kind === "transcript") log("heard", d.data.text);
-    else if (d.kind === "barge_in") log("barge-in", `after “${d.data.heard || ""}”`);
-    else if (d.kind === "flow_end") log("end", d.data.reason);
+    const e = d.data || {};
+    if (d.kind === "say") log("bot", e.text);
+    else if (d.kind === "utterance") log("you", e.text || "(no words)");
+    else if (d.kind === "barge_in") log("barge-in", `after “${e.heard || ""}”`);
+    else if (d.kind === "flow_end") log("end", e.reason);
     else if (d.kind.startsWith("webhook:")) log("webhook", d.kind.slice(8));
   } else if (item.kind === "closed") {
     log("end", `call closed: ${d.reason}`);

@@ -12,6 +12,7 @@ const EVENT_TEXT = {
   empty_utterance: (d) => `speech with no words (${d.speech_ms} ms)`,
   say: (d) => `bot: ${d.text}`,
   utterance: (d) => `caller spoke ${d.onset_s}s–${d.end_s}s`,
+  dtmf: (d) => `caller pressed ${d.digit}`,
 };
 
 function fmtMs(v) {
@@ -44,7 +45,7 @@ function turnCard(turn, call, player, utterance) {
     el("div", { class: "turn-head" }, el("strong", {}, `Turn ${turn.index}`), " ", playButton(offset, player)),
     turn.transcript !== null && turn.transcript !== undefined
       ? el("div", { class: "said" }, el("span", { class: "who" }, "caller"), ` ${turn.transcript}`)
-      : el("div", { class: "said" }, el("span", { class: "who" }, "caller"), " (no speech)"),
+      : el("div", { class: "said" }, el("span", { class: "who" }, "caller"), " (a key, or silence)"),
     el("div", { class: "nlu" }, el("span", { class: "who" }, "understood"),
       ` ${turn.intent || "no intent"}`,
       typeof turn.confidence === "number" ? ` (${turn.confidence.toFixed(2)})` : ""),
@@ -65,10 +66,14 @@ export function renderTimeline(call, player) {
   ].sort((a, b) => a.at - b.at);
   const list = el("ol", { class: "timeline" });
   let utterance = null;
+  let says = []; // say events since the last turn: a turn's own replies are shown in it
   for (const item of items) {
     if (item.type === "turn") {
+      const own = new Set(sayTexts(item.t.actions));
+      for (const say of says.filter((s) => own.has(s.text))) say.li.remove();
       list.append(turnCard(item.t, call, player, utterance));
       utterance = null;
+      says = [];
       continue;
     }
     const { kind, data } = item.e;
@@ -76,11 +81,14 @@ export function renderTimeline(call, player) {
       utterance = { media_s: data.onset_s };
       continue; // shown with the turn it started
     }
+    if (kind === "resume" || kind === "empty_utterance") utterance = null; // not a turn
     const text = EVENT_TEXT[kind] ? EVENT_TEXT[kind](data || {})
       : kind.startsWith("webhook:") ? `webhook ${kind.slice(8)}` : `${kind} ${JSON.stringify(data)}`;
     const offset = data && typeof data.at_s === "number" ? data.at_s : offsetOf(item.e, call);
-    list.append(el("li", { class: `event ${kind.replace(":", "-")}` }, text, " ",
-      kind === "say" ? playButton(offset, player) : null));
+    const li = el("li", { class: `event ${kind.replace(":", "-")}` }, text, " ",
+      kind === "say" ? playButton(offset, player) : null);
+    if (kind === "say") says.push({ text: data.text, li });
+    list.append(li);
   }
   return list;
 }
