@@ -201,6 +201,10 @@ class CallSession:
             self._break("speech")
 
     def _break(self, cause: str) -> None:
+        if self.speaker.interrupted:
+            # This prompt is broken already: one barge-in is one break, however many keys
+            # the caller pressed in one go (issue 12: 33 keys overflowed the outbox).
+            return
         self._broke_at = time.monotonic()
         heard = self.speaker.interrupt()
         spoken = self._spoken
