@@ -299,11 +299,11 @@ async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbo
 
 def _open_records(services: Services) -> None:
     cfg = services.config
-    path: str | Path = cfg.store.path
-    if path != ":memory:":
-        path = cfg.resolve(cfg.store.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-    services.store = CallStore(path)
+    target: str | Path = cfg.store.url or cfg.store.path
+    if target == cfg.store.path and target != ":memory:":
+        target = cfg.resolve(cfg.store.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    services.store = CallStore(target)
     services.calls = CallRegistry(services.store)
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)

@@ -23,13 +23,15 @@ def _serve(args: argparse.Namespace) -> int:
     from voicebot.flow.loader import FlowError
     from voicebot.plugins.registry import PluginConfigError
     from voicebot.server import serve
+    from voicebot.store.schema import SchemaError
 
     try:
         config = load_config(args.config)
         if args.flow:
             config.flow = args.flow
         app = create_app(config)
-    except (ConfigError, FlowError, PluginConfigError) as exc:
+    except (ConfigError, FlowError, PluginConfigError, SchemaError, ConnectionError) as exc:
+        # ConnectionError: the records database or Redis named in config is unreachable.
         print(f"voicebot: cannot start: {exc}", file=sys.stderr)
         return 2
     host = args.host or config.server.host

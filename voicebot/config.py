@@ -98,6 +98,34 @@ class BargeInConfig(_Section):
 
 class StoreConfig(_Section):
     path: str = "var/calls.sqlite3"
+    url: str | None = Field(
+        default=None, pattern=r"^postgres(ql)?://",
+        description="postgresql://user@host/db: the records in PostgreSQL, shared by every "
+        "worker of a scaled deployment (docs/scaling.md); when set, `path` is not used.",
+    )
+
+
+class ClusterConfig(_Section):
+    """Several workers behind one address (docs/scaling.md). Without `redis_url` the
+    process is alone: calls and their webhooks meet in memory."""
+
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
+    worker_id: str | None = Field(
+        default=None, description="This worker's name in the call directory; default "
+        "host-pid-random, unique per process.")
+    key_prefix: str = Field(default="voicebot:", description="Keys in Redis start with this.")
+    heartbeat_s: float = Field(default=1.0, gt=0, description="How often a worker says alive.")
+    worker_ttl_s: float = Field(
+        default=5.0, gt=0, description="A worker silent this long is dead: its calls are "
+        "closed as failed by the others (within worker_ttl_s + sweep_s).")
+    sweep_s: float = Field(default=1.0, gt=0, description="How often workers look for dead ones.")
+
+    @model_validator(mode="after")
+    def _ttl_outlives_heartbeats(self) -> ClusterConfig:
+        if self.worker_ttl_s < 2 * self.heartbeat_s:
+            raise ValueError("worker_ttl_s must be at least twice heartbeat_s, or a busy "
+                             "worker that is only late would be declared dead")
+        return self
 
 
 class WebhooksConfig(_Section):
@@ -127,6 +155,7 @@ class Config(_Section):
     speak: SpeakConfig = SpeakConfig()
     barge_in: BargeInConfig = BargeInConfig()
     store: StoreConfig = StoreConfig()
+    cluster: ClusterConfig = ClusterConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     records: RecordsConfig = RecordsConfig()
     ringover: RingoverConfig = RingoverConfig()

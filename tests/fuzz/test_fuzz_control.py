@@ -9,7 +9,6 @@ import random
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.corpus import control_seeds, control_text
 from voicebot.telephony.control import (
     ENCODINGS,
     ControlError,
@@ -19,6 +18,7 @@ from voicebot.telephony.control import (
     parse_control,
 )
 from voicebot.telephony.rates import ACCEPTED_RATES
+from voicebot.testing.fuzz_corpus import control_seeds, control_text
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REASONS = {"oversized", "bad_json", "unknown_event", "invalid_control", "unsupported_media"}

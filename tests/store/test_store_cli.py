@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.conftest import Backend
 from voicebot.store.cli import DEFAULT_DB, add_calls_subcommands
 from voicebot.store.records import CallStore
 
@@ -34,8 +35,9 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = str(tmp_path / "calls.sqlite3")
+def db(backend: Backend) -> str:
+    """Filled records, on SQLite and on PostgreSQL (`--db` takes a file or a URL)."""
+    path = backend.url
 
     async def fill() -> None:
         store = CallStore(path, clock=Clock())

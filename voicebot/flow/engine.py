@@ -34,7 +34,7 @@ from voicebot.flow.loader import Flow
 from voicebot.flow.schema import Collect, RetrySpec, State, Transition
 from voicebot.flow.templates import render
 from voicebot.flow.validate import global_applies, set_expression
-from voicebot.plugins.base import Expectation, IntentSpec, NLUResult, SlotSpec
+from voicebot.types import Expectation, IntentSpec, NLUResult, SlotSpec
 
 DEFAULT_TIMEOUT = 6.0
 DEFAULT_RETRIES = 2

@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicebot.types import SlotType
+
 BargeInValue = Literal["true", "false", "dtmf"]
-SlotType = Literal["digits", "number", "yes_no", "choice", "text"]
 Text = str | list[str]  # a list is a set of variants
 
 

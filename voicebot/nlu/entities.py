@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 
 from voicebot.nlu.normalize import normalize
 from voicebot.nlu.numbers import find_digits, find_number, find_ordinal, number_runs
-from voicebot.plugins.base import SlotSpec
+from voicebot.types import SlotSpec
 
 _YES = [
     "yes", "yeah", "yea", "yep", "yup", "ya", "yah", "aye", "sure", "correct", "right",
