@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import re
-import threading
 import time
 import uuid
-from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,9 +23,11 @@ from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
 from voicebot.store.records import CallStore
+from voicebot.telephony.control import clean_id
 from voicebot.telephony.inbound import InboundDecoder, UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.debug_routes import make_debug_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
 log = logging.getLogger(__name__)
@@ -61,6 +60,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
+    app.include_router(make_debug_router(config.records.token))
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -70,14 +70,6 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    @app.get("/debug/tasks")
-    async def debug_tasks() -> JSONResponse:
-        # Leaks show up here: once every call has ended only the server's own tasks remain.
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        kinds = Counter(re.sub(r"[-_][0-9a-f-]{6,}$|-\d+$", "", t.get_name()) for t in tasks)
-        return JSONResponse({"tasks": len(tasks), "by_name": dict(kinds),
-                             "threads": threading.active_count()})
 
     @app.websocket(config.server.media_path)
     async def media(ws: WebSocket) -> None:
@@ -125,7 +117,7 @@ async def _media(ws: WebSocket, services: Services) -> None:
         return
     outbox = Outbox(ws.send_text)
     outbox.start()
-    call: dict[str, Any] = {k: q[k] for k in CALL_KEYS if k in q}
+    call: dict[str, Any] = {k: clean_id(q[k]) for k in CALL_KEYS if k in q}
     # Provisional until a start message names the call; logs carry it from the first frame.
     call_id_var.set(call.get("call_id") or "pending")
     session: CallSession | None = None

@@ -39,6 +39,19 @@ _ENCODING_KEYS = ("encoding", "media_format", "mediaFormat", "codec")
 _MEDIA_KEYS = frozenset(_RATE_KEYS + _ENCODING_KEYS)
 
 
+MAX_ID_CHARS = 128
+
+
+def clean_id(value: str) -> str:
+    """An identifier from the wire, made safe to log, store and show: at most
+    MAX_ID_CHARS, unprintable characters written as escapes. A call id of "\\ud800"
+    (valid JSON, no UTF-8) was never recorded and made /debug/tasks answer 500."""
+    text = value[:MAX_ID_CHARS]
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 class ControlError(ValueError):
     """A text frame that is not a usable control message. `reason` names the counter."""
 
@@ -92,7 +105,8 @@ class StartMessage(_Message):
     @field_validator("call_id", "from_number", "to_number", mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) else value
+        value = str(value) if isinstance(value, int | float) else value
+        return clean_id(value) if isinstance(value, str) else value
 
     @field_validator("encoding", mode="before")
     @classmethod
