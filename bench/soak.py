@@ -31,9 +31,10 @@ import websockets
 
 from bench.concurrent_calls import FLOW, _trim
 from bench.server_stats import fetch_metrics, metric, proc_sample
-from tests.e2e.serve import espeak_8k, running_server
-from tests.fuzz.corpus import control_seeds, control_text, mutate_bytes, rtp_seeds
 from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
+from voicebot.testing.callers import espeak_8k
+from voicebot.testing.fuzz_corpus import control_seeds, control_text, mutate_bytes, rtp_seeds
+from voicebot.testing.server import running_server
 
 KINDS = {"mid_prompt": 0.25, "listen": 0.30, "agent": 0.25, "stop": 0.10, "garbage": 0.10}
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from voicebot.audio.frame import AudioFrame
+from voicebot.call.cluster import ClusterRegistry
 from voicebot.call.outbox import Outbox
 from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
@@ -29,6 +30,7 @@ from voicebot.store.records import CallStore
 from voicebot.telephony.inbound import InboundDecoder
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.health_routes import make_health_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,12 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
         log.info("voicebot ready: flow %s", config.flow)
         yield
         await webhooks.processor.aclose()
+        await services.calls.aclose()
         await services.store.aclose()
         if services.ringover is not None:
             await services.ringover.aclose()
@@ -61,6 +65,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
+    app.include_router(make_health_router(services))
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -254,6 +259,7 @@ async def _start_session(services: Services, call: dict[str, Any], outbox: Outbo
     call.setdefault("to_number", call.pop("to", None))
     pending: list[tuple[str, dict[str, Any]]] = []
     if services.calls is not None:
+        await services.calls.claim(call_id)  # in a cluster: this worker now holds the call
         call.update({k: v for k, v in services.calls.call_data(call_id).items() if v})
     if services.ringover is not None and call.get("from_number"):
         try:
@@ -287,11 +293,15 @@ async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbo
 
 def _open_records(services: Services) -> None:
     cfg = services.config
-    path: str | Path = cfg.store.path
-    if path != ":memory:":
-        path = cfg.resolve(cfg.store.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-    services.store = CallStore(path)
-    services.calls = CallRegistry(services.store)
+    target: str | Path = cfg.store.url or cfg.store.path
+    if target == cfg.store.path and target != ":memory:":
+        target = cfg.resolve(cfg.store.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    services.store = CallStore(target)
+    cluster = cfg.cluster
+    services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
+        services.store, cluster.redis_url, worker_id=cluster.worker_id,
+        key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
+        worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s, metrics=services.metrics)
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)

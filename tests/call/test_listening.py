@@ -135,9 +135,9 @@ def test_preroll_keeps_the_first_word_of_a_real_recording(whisper):
 def test_a_one_word_answer_is_not_dropped_as_silence(whisper):
     # A clear "yes" closing a turn can score a no-speech probability above 0.6 with
     # confident words; Whisper's rule needs both before calling it silence.
-    from tests.e2e.serve import piper_8k
     from voicebot.telephony.g711 import ulaw_decode, ulaw_encode
     from voicebot.telephony.resample import resample
+    from voicebot.testing.callers import piper_8k
 
     yes = resample(ulaw_decode(ulaw_encode(piper_8k("yes"))), 8000, 16000)
     audio, _ = _utterance(yes, preroll_ms=200)

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 import websockets
 
-from tests.e2e.serve import espeak_8k, running_server
 from tests.faults.helpers import (
     TOKEN,
     RawCaller,
@@ -30,6 +29,8 @@ from tests.faults.helpers import (
     wait_until,
 )
 from voicebot.simulator import Key, Silence, Speech, WaitFor, WaitQuiet, simulate
+from voicebot.testing.callers import espeak_8k
+from voicebot.testing.server import running_server
 
 pytestmark = pytest.mark.e2e
 

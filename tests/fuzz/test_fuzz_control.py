@@ -9,7 +9,6 @@ import random
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.corpus import control_seeds, control_text
 from voicebot.telephony.control import (
     ENCODINGS,
     ControlError,
@@ -18,6 +17,7 @@ from voicebot.telephony.control import (
     StopMessage,
     parse_control,
 )
+from voicebot.testing.fuzz_corpus import control_seeds, control_text
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REASONS = {"oversized", "bad_json", "unknown_event", "invalid_control"}
