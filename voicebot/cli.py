@@ -92,11 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
     _add_simulate(sub)
-    from voicebot.flow.tools import add_flow_subcommands
+    from voicebot.check import add_check_subcommand
+    from voicebot.flow_cli import add_flow_subcommands
     from voicebot.plugins.cli import add_plugins_subcommand
+    from voicebot.scaffold import add_init_subcommand
     from voicebot.store.cli import add_calls_subcommands
 
     add_flow_subcommands(sub)
+    add_check_subcommand(sub)
+    add_init_subcommand(sub)
     add_plugins_subcommand(sub)
     add_calls_subcommands(sub)
     return parser

@@ -13,7 +13,7 @@ import pytest
 
 from voicebot.store.backends import backend_for
 from voicebot.store.postgres import MIGRATION_LOCK, PgConnection
-from voicebot.testing.servers import postgres_schema
+from voicebot.testing.datastores import postgres_schema
 
 
 @dataclass

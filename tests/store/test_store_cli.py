@@ -95,3 +95,14 @@ def test_a_missing_database_is_reported_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "none.sqlite3"
     code, _, err = run("calls", "list", "--db", str(missing))
     assert code == 1 and "no call records" in err and not missing.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage" * 300], ids=["empty", "garbage"])
+def test_a_file_that_is_not_a_records_database_is_refused_and_left_alone(
+        tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "calls.db"
+    path.write_bytes(content)
+    code, _out, err = run("calls", "list", "--db", str(path))
+    assert code == 1
+    assert "not a call records database" in err
+    assert path.read_bytes() == content  # reading never writes a schema into it

@@ -20,6 +20,7 @@ from voicebot.plugins.base import NLU, STT, TTS, VAD
 from voicebot.plugins.registry import PluginRegistry, health, warm_up
 from voicebot.plugins.tts_cache import CachedTTS
 from voicebot.store.feed import CallFeed
+from voicebot.telephony.inbound import warm_up_filters
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class Services:
             self.executor,
         )
         log.info("plugins loaded: %s", ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items()))
+        # Every accepted sample rate's filter now, so no call designs one on the loop.
+        warm_up_filters()
         self.ready = True
 
     def health(self) -> dict[str, Any]:

@@ -34,10 +34,22 @@ def add_calls_subcommands(subparsers: Any) -> None:
     show.set_defaults(func=cmd_calls_show)
 
 
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def _open(db: str, err: TextIO) -> CallStore | None:
     # Reading must not create an empty database where the user mistyped a path.
     if db != ":memory:" and not is_postgres_url(db) and not Path(db).exists():
         print(f"no call records at {db} (pass --db PATH)", file=err)
+        return None
+    if db != ":memory:" and not is_postgres_url(db) and not _is_sqlite(Path(db)):
+        # Opening would write a schema into a file we were only asked to read.
+        print(f"{db}: not a call records database (not an SQLite file)", file=err)
         return None
     try:
         return CallStore(db)
