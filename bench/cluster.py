@@ -44,7 +44,7 @@ import redis
 
 from bench.concurrent_calls import Corpus, caller_script, reply_latencies
 from bench.corpus import percentile
-from bench.server_stats import fetch_metrics, metric
+from bench.server_stats import fetch_metrics, metric, proc_sample
 from voicebot.simulator import SimResult, simulate
 from voicebot.testing.datastores import REDIS_URL, postgres_schema, redis_prefix
 from voicebot.testing.server import free_port, running_server
@@ -186,15 +186,18 @@ class Call:
     start: float
     result: SimResult | None = None
     error: str | None = None
+    seconds: float = 0.0  # how long the call's media connection lasted
 
 
 async def run_call(url: str, call: Call, script: list[Any], t0: float, turns: int) -> None:
     await asyncio.sleep(max(0.0, t0 + call.start - time.monotonic()))
+    began = time.monotonic()
     try:
         call.result = await simulate(url, script, timeout=40 + 30 * turns, until=("transfer",),
                                      start_message={"event": "start", "call_id": call.call_id})
     except Exception as exc:  # a refused connection is a call not answered, not a crash
         call.error = repr(exc)
+    call.seconds = time.monotonic() - began
 
 
 # -- the kill ------------------------------------------------------------------------
@@ -206,6 +209,7 @@ class Kill:
     at_wall: float = 0.0
     at_mono: float = 0.0
     calls: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0  # the victim's CPU seconds when it was killed
 
 
 async def kill_busiest(workers: dict[str, Any], prefix: str, delay: float, t0: float,
@@ -217,6 +221,7 @@ async def kill_busiest(workers: dict[str, Any], prefix: str, delay: float, t0: f
     per_worker = Counter(w for c, w in holders.items() if not c.startswith("wh-"))
     kill.victim = per_worker.most_common(1)[0][0] if per_worker else WORKERS[1]
     kill.calls = sorted(c for c, w in holders.items() if w == kill.victim)
+    kill.cpu_s = proc_sample(workers[kill.victim]["process"].pid).cpu_s
     workers[kill.victim]["process"].kill()
     kill.at_wall, kill.at_mono = time.time(), time.monotonic()
     print(f"t={kill.at_mono - t0:.1f}s: SIGKILL {kill.victim} holding {len(kill.calls)} calls",
@@ -334,9 +339,13 @@ def main() -> None:
             )
             return t0
 
+        cpu_before = {n: proc_sample(w["process"].pid).cpu_s for n, w in workers.items()}
         started = time.monotonic()
         asyncio.run(run())
         run_s = time.monotonic() - started
+        cpu_used = kill.cpu_s - cpu_before[kill.victim] + sum(
+            proc_sample(w["process"].pid).cpu_s - cpu_before[n]
+            for n, w in workers.items() if n != kill.victim)
         survivors = [w for n, w in workers.items() if n != kill.victim]
         deadline = time.monotonic() + 60
         while any(metric(fetch_metrics(w["http"]), "voicebot_active_calls") > 0
@@ -362,6 +371,11 @@ def main() -> None:
         "webhook_status": dict(stats.status), "webhook_posts_refused_by_dead_worker":
             stats.retried_after_refusal, "webhooks_given_up": stats.failed,
         "webhooks_routed_between_survivors": int(routed),
+        "worker_cpu_s": round(cpu_used, 1),
+        "call_seconds": round(sum(c.seconds for c in calls), 1),
+        # Everything the workers did (calls, 5,000 webhooks, directory) per call-second.
+        "worker_cpu_s_per_call_s": round(cpu_used / max(1e-9, sum(c.seconds for c in calls)),
+                                         3),
         "close_bound_s": "worker_ttl_s + sweep_s = 5 + 1 (defaults)",
         **checks,
     }
@@ -417,6 +431,10 @@ def update_doc(r: dict[str, Any]) -> None:
         f"| posts refused by the dead worker, retried elsewhere | "
         f"{r['webhook_posts_refused_by_dead_worker']} |",
         f"| call records left open | {len(r['call_records_still_open'])} |",
+        f"| worker CPU per second of talking call (calls and webhooks together) | "
+        f"{r['worker_cpu_s_per_call_s']} CPU-s, so at most ~"
+        f"{int(1 / r['worker_cpu_s_per_call_s']) if r['worker_cpu_s_per_call_s'] else '?'} "
+        f"such calls per fully busy core |",
         END,
     ]
     text = SCALING_DOC.read_text()
