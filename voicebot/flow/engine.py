@@ -30,10 +30,10 @@ from voicebot.flow.events import (
     UserInput,
     Webhook,
 )
-from voicebot.flow.loader import Flow
+from voicebot.flow.expressions import set_expression
+from voicebot.flow.model import Flow
 from voicebot.flow.schema import Collect, RetrySpec, State, Transition
 from voicebot.flow.templates import render
-from voicebot.flow.validate import global_applies, set_expression
 from voicebot.types import Expectation, IntentSpec, NLUResult, SlotSpec
 
 DEFAULT_TIMEOUT = 6.0
@@ -212,7 +212,7 @@ class FlowEngine:
         return [
             t
             for t in self.flow.global_transitions
-            if global_applies(state, t)
+            if state.allows_global(t)
             and t.intent not in own
             and (t.dtmf is None or t.dtmf not in own_keys)
         ]

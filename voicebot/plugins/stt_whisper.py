@@ -191,8 +191,9 @@ class _FasterBackend:
         30 s of encoder. CTranslate2 accepts a shorter input; with a 10 s window the
         encoder is ~5x cheaper and WER on real phone speech moves little (measured in
         docs/benchmarks.md). Shorter windows make Whisper loop, so the window is fixed,
-        decoding is capped by the audio's length, and a looping (over-compressible)
-        result returns None: the caller then takes the full 30 s path.
+        decoding is capped by the audio's length, and a looping result (over-compressible,
+        or any run of 1-3 words said twice back to back) returns None: the caller then
+        takes the full 30 s path.
         """
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
@@ -220,7 +221,7 @@ class _FasterBackend:
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         text = tokenizer.decode(ids)
-        if _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text):
+        if _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text, times=2):
             return None
         length = len(result.sequences_ids[0])
         avg_logprob = result.scores[0] * length / (length + 1)
@@ -230,9 +231,12 @@ class _FasterBackend:
 def _repeats(text: str, times: int = 3, max_n: int = 3) -> bool:
     """Whether some run of 1 to `max_n` words comes `times` times in a row.
 
-    The short window makes one-word turns loop ("no no no no no"); such text is too short
-    for the compression ratio to notice, so look for the loop itself. A caller who really
-    says "no no no" just costs one full-window decode.
+    The short window makes one-word turns loop: "no no no no no", and on some CPUs (int8
+    kernels differ) just "transfer transfer" or "10. 10.". Such text is too short for
+    the compression ratio to notice, so look for the loop itself. The short-window path
+    asks for `times=2`: any back-to-back repeat there is redone on the full window, which
+    does not loop on one word; a caller who really says "no, no" costs one full-window
+    decode and keeps both words (the full window's text is taken as it is).
     """
     words = [w.strip(".,!?;:\"'").lower() for w in text.split()]
     words = [w for w in words if w]
