@@ -95,6 +95,11 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
     expect(page.locator("#status")).to_have_text("ready", timeout=10_000)
     expect(page.locator("#flow")).to_have_value("support_router")
 
+    # A console opened before the call: the call must appear there by itself (live feed).
+    watcher = context.new_page()
+    watcher.goto(f"{http}/console")
+    expect(watcher.locator("table.calls")).to_be_visible()
+
     page.click("#call")
     outcome = page.locator("#outcome")
     expect(outcome).to_be_visible(timeout=90_000)
@@ -107,6 +112,9 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
         re.compile("agent", re.IGNORECASE), timeout=15_000)
     expect(page.locator("#status")).to_contain_text("ended", timeout=15_000)
     _shot(page, "phone.png")
+    live_row = watcher.locator(f'tr[data-call="{call_id}"]')
+    expect(live_row).to_contain_text("transfer", timeout=15_000)  # no reload: the feed did it
+    watcher.close()
 
     page.goto(f"{http}/console")
     row = page.locator(f'tr[data-call="{call_id}"]')
