@@ -110,6 +110,8 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
     expect(outcome).to_be_visible(timeout=90_000)
     expect(outcome).to_have_text(f"Transferred to {AGENT}")
     call_id = page.locator("#call-id").inner_text()
+    # The bot's voice went through the WebRTC loopback the browser's echo canceller hears.
+    assert page.evaluate("document.body.dataset.playback") == "webrtc-loopback"
     # The caller spoke over the greeting: the bot broke off, and the page stopped playing.
     expect(page.locator("#log .log.break")).to_have_count(1)
     # The transcript reached the page live, from the call's feed.
