@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_simulate(sub)
     from voicebot.check import add_check_subcommand
-    from voicebot.flow.tools import add_flow_subcommands
+    from voicebot.flow_cli import add_flow_subcommands
     from voicebot.plugins.cli import add_plugins_subcommand
     from voicebot.scaffold import add_init_subcommand
     from voicebot.store.cli import add_calls_subcommands

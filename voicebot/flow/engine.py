@@ -165,19 +165,7 @@ class FlowEngine:
                 self.intent_specs(self._accepted_intents(current)),
                 SlotSpec(name=state.pending["slot"], type="yes_no"),
             )
-        slot = None
-        if current.collect:
-            c = current.collect
-            choices = c.choice_map()
-            slot = SlotSpec(
-                name=c.slot,
-                type=c.type,
-                choices=list(choices),
-                length=c.length,
-                min_length=c.min_length,
-                max_length=c.max_length,
-                synonyms={name: words for name, words in choices.items() if words},
-            )
+        slot = slots.slot_spec(current.collect) if current.collect else None
         return Expectation(self.intent_specs(self._accepted_intents(current)), slot)
 
     def no_input_timeout(self, state: CallState) -> float | None:
