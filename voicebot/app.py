@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import re
-import threading
 import time
 import uuid
-from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,9 +24,11 @@ from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
 from voicebot.store.records import CallStore
-from voicebot.telephony.inbound import InboundDecoder
+from voicebot.telephony.control import clean_id
+from voicebot.telephony.inbound import InboundDecoder, UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.debug_routes import make_debug_router
 from voicebot.web.health_routes import make_health_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
@@ -65,6 +64,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
+    app.include_router(make_debug_router(config.records.token))
     app.include_router(make_health_router(services))
 
     @app.get("/healthz")
@@ -75,14 +75,6 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    @app.get("/debug/tasks")
-    async def debug_tasks() -> JSONResponse:
-        # Leaks show up here: once every call has ended only the server's own tasks remain.
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        kinds = Counter(re.sub(r"[-_][0-9a-f-]{6,}$|-\d+$", "", t.get_name()) for t in tasks)
-        return JSONResponse({"tasks": len(tasks), "by_name": dict(kinds),
-                             "threads": threading.active_count()})
 
     @app.websocket(config.server.media_path)
     async def media(ws: WebSocket) -> None:
@@ -117,19 +109,25 @@ async def _media(ws: WebSocket, services: Services) -> None:
         return
     await ws.accept()
     q = ws.query_params
-    decoder = InboundDecoder(
-        default_encoding=q.get("encoding", cfg.inbound.default_encoding),
-        default_rate=int(q.get("sample_rate", cfg.inbound.default_sample_rate)),
-        dtmf_payload_type=cfg.inbound.dtmf_payload_type,
-        max_frame_bytes=cfg.inbound.max_frame_bytes,
-    )
+    try:
+        decoder = InboundDecoder(
+            default_encoding=q.get("encoding", cfg.inbound.default_encoding),
+            default_rate=q.get("sample_rate", cfg.inbound.default_sample_rate),
+            dtmf_payload_type=cfg.inbound.dtmf_payload_type,
+            max_frame_bytes=cfg.inbound.max_frame_bytes,
+        )
+    except UnsupportedMedia as exc:  # 1003: "unsupported data", with the accepted list
+        metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
+        await ws.close(code=1003, reason=str(exc)[:120])
+        return
     outbox = Outbox(ws.send_text)
     outbox.start()
-    call: dict[str, Any] = {k: q[k] for k in CALL_KEYS if k in q}
+    call: dict[str, Any] = {k: clean_id(q[k]) for k in CALL_KEYS if k in q}
     # Provisional until a start message names the call; logs carry it from the first frame.
     call_id_var.set(call.get("call_id") or "pending")
     session: CallSession | None = None
     reason = "disconnect"
+    close_code = 1000
     waiter: asyncio.Task[None] | None = None
     bucket = _TokenBucket(cfg.inbound.max_messages_per_s, burst_s=2.0)
     drops = _DropCounter(metrics)
@@ -156,6 +154,10 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 items = decoder.feed_binary(data)
             elif text is not None:
                 control = decoder.feed_text(text)
+                if decoder.refused:
+                    metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
+                    reason, close_code = "unsupported_media", 1003
+                    break
                 kind = type(control).__name__
                 if kind == "StartMessage":
                     call.update(_start_fields(control))
@@ -190,11 +192,13 @@ async def _media(ws: WebSocket, services: Services) -> None:
             if services.calls is not None:
                 services.calls.detach(session.call_id)
         await outbox.close(drain_timeout=0.5)
-        # Every way out of a call ends with a clean close (1000), not a dropped connection.
+        # Every way out of a call ends with a clean close (1000, or 1003 for media we
+        # cannot decode), not a dropped connection.
         if (ws.application_state == WebSocketState.CONNECTED
                 and ws.client_state == WebSocketState.CONNECTED):
             try:
-                await ws.close(code=1000, reason=reason[:120])
+                detail = decoder.refused if close_code == 1003 else reason
+                await ws.close(code=close_code, reason=(detail or reason)[:120])
             except Exception:  # the peer may be gone already
                 log.debug("close after %s failed", reason)
 

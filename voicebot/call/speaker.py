@@ -69,6 +69,11 @@ class Speaker:
         queued = max(0.0, self._far_end_done - self.clock())
         return max(0.0, self._sent_s - queued)
 
+    @property
+    def interrupted(self) -> bool:
+        """The prompt playing now has been interrupted (its break is sent or queued)."""
+        return self.speaking and self._interrupt.is_set()
+
     def interrupt(self) -> float:
         """Stop sending (the caller barged in); returns what was heard. Synchronous on purpose:
         once this returns, no further chunk of this prompt is queued."""
