@@ -55,7 +55,8 @@ function turnCard(turn, call, player, utterance) {
     others.length ? el("div", { class: "actions" }, el("span", { class: "who" }, "actions"), " ",
       others.map((a) => `${a.type}${a.number ? ` ${a.number}` : ""}${a.digits ? ` ${a.digits}` : ""}`).join(", ")) : null,
     el("div", { class: "latency" }, el("span", { class: "who" }, "latency"),
-      ` speech end → transcript ${fmtMs(lat.stt_wait_ms)} · NLU ${fmtMs(lat.nlu_ms)} · speech end → first audio ${fmtMs(lat.reply_ms)}`),
+      ` end of turn → transcript ${fmtMs(lat.stt_wait_ms)} · NLU ${fmtMs(lat.nlu_ms)} · end of speech → first audio ${fmtMs(lat.reply_ms)}`,
+      el("span", { class: "small", title: "end of turn: the silence that ends the turn has lasted listen.hangover_ms; end of speech: the caller's last sound" }, " ⓘ")),
     turn.error ? el("div", { class: "err" }, turn.error) : null);
 }
 
