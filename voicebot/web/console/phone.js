@@ -55,7 +55,9 @@ async function startCall(s) {
   $("call-id").textContent = callId;
   $("console-link").href = `/console#call/${encodeURIComponent(callId)}`;
 
-  call.feed = follow(callId, showFeedItem);
+  const thisCall = call;
+  // Items that arrive after the next call started belong to the old call: dropped.
+  call.feed = follow(callId, (item) => { if (call === thisCall) showFeedItem(item); });
   ws.onopen = () => {
     status("connected");
     ws.send(JSON.stringify({ event: "start", call_id: callId, from: "browser", to: flow,
