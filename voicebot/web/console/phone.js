@@ -140,7 +140,10 @@ function showFeedItem(item) {
   } else if (item.kind === "event") {
     const e = d.data || {};
     if (d.kind === "say") log("bot", e.text);
-    else if (d.kind === "utterance") log("you", e.text || "(no words)");
+    else if (d.kind === "utterance") {
+      const conf = typeof e.confidence === "number" ? ` (${e.confidence.toFixed(2)})` : "";
+      log("you", e.text || "(no words)", el("span", { class: "meta" }, conf));
+    }
     else if (d.kind === "barge_in") log("barge-in", `after “${e.heard || ""}”`);
     else if (d.kind === "flow_end") log("end", e.reason);
     else if (d.kind.startsWith("webhook:")) log("webhook", d.kind.slice(8));

@@ -44,11 +44,13 @@ function turnCard(turn, call, player, utterance) {
   return el("li", { class: `turn${turn.error ? " error" : ""}`, "data-turn": turn.index },
     el("div", { class: "turn-head" }, el("strong", {}, `Turn ${turn.index}`), " ", playButton(offset, player)),
     turn.transcript !== null && turn.transcript !== undefined
-      ? el("div", { class: "said" }, el("span", { class: "who" }, "caller"), ` ${turn.transcript}`)
+      ? el("div", { class: "said" }, el("span", { class: "who" }, "caller"), ` ${turn.transcript}`,
+        utterance && typeof utterance.confidence === "number"
+          ? el("span", { class: "small" }, ` (transcript confidence ${utterance.confidence.toFixed(2)})`) : null)
       : el("div", { class: "said" }, el("span", { class: "who" }, "caller"), " (a key, or silence)"),
     el("div", { class: "nlu" }, el("span", { class: "who" }, "understood"),
       ` ${turn.intent || "no intent"}`,
-      typeof turn.confidence === "number" ? ` (${turn.confidence.toFixed(2)})` : ""),
+      typeof turn.confidence === "number" ? ` (NLU confidence ${turn.confidence.toFixed(2)})` : ""),
     el("div", { class: "state" }, el("span", { class: "who" }, "state"), ` ${turn.state || "–"} `,
       el("code", {}, JSON.stringify(turn.slots || {}))),
     ...says.map((text) => el("div", { class: "bot" }, el("span", { class: "who" }, "bot"), ` ${text}`)),
@@ -79,7 +81,7 @@ export function renderTimeline(call, player) {
     }
     const { kind, data } = item.e;
     if (kind === "utterance") {
-      utterance = { media_s: data.onset_s };
+      utterance = { media_s: data.onset_s, confidence: data.confidence };
       continue; // shown with the turn it started
     }
     if (kind === "resume" || kind === "empty_utterance") utterance = null; // not a turn
