@@ -56,9 +56,8 @@ function turnCard(turn, call, player, utterance) {
     ...says.map((text) => el("div", { class: "bot" }, el("span", { class: "who" }, "bot"), ` ${text}`)),
     others.length ? el("div", { class: "actions" }, el("span", { class: "who" }, "actions"), " ",
       others.map((a) => `${a.type}${a.number ? ` ${a.number}` : ""}${a.digits ? ` ${a.digits}` : ""}`).join(", ")) : null,
-    el("div", { class: "latency" }, el("span", { class: "who" }, "latency"),
-      ` end of turn → transcript ${fmtMs(lat.stt_wait_ms)} · NLU ${fmtMs(lat.nlu_ms)} · end of speech → first audio ${fmtMs(lat.reply_ms)}`,
-      el("span", { class: "small", title: "end of turn: the silence that ends the turn has lasted listen.hangover_ms; end of speech: the caller's last sound" }, " ⓘ")),
+    el("div", { class: "latency", title: "end of turn: the silence that ends the turn has lasted listen.hangover_ms; end of speech: the caller's last sound" }, el("span", { class: "who" }, "latency"),
+      ` end of turn → transcript ${fmtMs(lat.stt_wait_ms)} · NLU ${fmtMs(lat.nlu_ms)} · end of speech → first audio ${fmtMs(lat.reply_ms)}`),
     turn.error ? el("div", { class: "err" }, turn.error) : null);
 }
 
