@@ -30,6 +30,7 @@ from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
 from voicebot.web.debug_routes import make_debug_router
 from voicebot.web.health_routes import make_health_router
+from voicebot.web.limits import CallLimits, Limits
 from voicebot.web.webhooks_routes import make_webhook_router
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         services.close()
 
     app.router.lifespan_context = lifespan
+    app.add_middleware(CallLimits, media_path=config.server.media_path,
+                       limits=Limits.from_config(config.server), metrics=services.metrics)
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))

@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from voicebot.call.services import Services
+from voicebot.web.limits import ConnectionGuard, Limits
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class DrainingServer(uvicorn.Server):
 
 
 def serve(app: FastAPI, services: Services, host: str, port: int, log_level: str) -> None:
+    guard = ConnectionGuard(Limits.from_config(services.config.server), services.metrics)
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, ws_max_size=2**20,
         timeout_graceful_shutdown=5,
@@ -61,5 +63,7 @@ def serve(app: FastAPI, services: Services, host: str, port: int, log_level: str
         # none, their lines (the access log with its ?token=) go through ours: escaped,
         # redacted, and rate-limited (voicebot/logs.py).
         log_config=None,
+        # At most max_connections sockets, handshakes timed out: see voicebot/web/limits.py.
+        http=guard.protocol(),
     )
     DrainingServer(config, services, services.config.server.shutdown_grace_s).run()
