@@ -65,6 +65,16 @@ FILLERS = frozenset(
      "please", "pls", "plz", "kindly"}
 )
 
+# Listener noises that acknowledge rather than answer, said over a prompt (see
+# voicebot.call.backchannel: such an interruption is not a turn). Matched on lower-cased
+# words with their hyphens kept ("uh-huh"), not on normalised text. "yes"/"no" are
+# deliberately absent: when a state asks a yes/no question they are answers.
+BACKCHANNELS = frozenset({
+    "mhm", "mm", "hmm", "hm", "uh-huh", "uh", "huh", "um", "ah", "oh", "okay", "ok",
+    "yeah", "yep", "right", "sure", "alright", "i", "see", "got", "it", "cool",
+    "mm-hmm", "mhmm", "uh-hu", "hmmm", "yup",
+})
+
 # ---- numbers and digit strings (voicebot.nlu.numbers) -------------------------------------
 
 UNITS = {
