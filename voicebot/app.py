@@ -26,7 +26,7 @@ from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
 from voicebot.store.feed import FeedingStore
-from voicebot.store.records import CallStore
+from voicebot.store.resilient import ResilientStore, open_store
 from voicebot.telephony.control import clean_id
 from voicebot.telephony.inbound import InboundDecoder, UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
@@ -325,7 +325,9 @@ def _open_records(services: Services) -> None:
         target = cfg.resolve(cfg.store.path)
         target.parent.mkdir(parents=True, exist_ok=True)
     # Every record write also goes to the live feed (the console's live view).
-    services.store = FeedingStore(CallStore(target), services.feed)
+    # Resilient: a write that fails is kept in memory and retried (store/resilient.py).
+    store = ResilientStore(open_store(target), services.metrics)
+    services.store = FeedingStore(store, services.feed)
     cluster = cfg.cluster
     services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
         services.store, cluster.redis_url, worker_id=cluster.worker_id,

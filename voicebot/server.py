@@ -37,6 +37,7 @@ class DrainingServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.services.draining or self._loop is None:
+            self.services.stopping = True
             super().handle_exit(sig, frame)
             return
         self.services.draining = True
@@ -51,6 +52,7 @@ class DrainingServer(uvicorn.Server):
             log.warning("drain deadline: closing %d active calls", self.services.active_calls)
         else:
             log.info("drained: no active calls")
+        self.services.stopping = True
         super().handle_exit(sig, None)
 
 

@@ -17,11 +17,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
+from voicebot.store.backends import backend_for
+from voicebot.store.records import CallStore
+
 log = logging.getLogger(__name__)
+
+
+class StoreOpenError(RuntimeError):
+    """The call store cannot be opened at start-up (a corrupt or unreadable file)."""
+
+
+def open_store(target: str | Path) -> CallStore:
+    """CallStore(target), or StoreOpenError naming the store: a corrupt file used to be
+    a 30-line traceback that never said which file (issue 12)."""
+    try:
+        return CallStore(target)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        label = backend_for(target).label  # a URL without its password
+        raise StoreOpenError(f"cannot open the call store {label}: {exc}") from None
 
 # The writes of a call's record: what a call produces and must not lose.
 BUFFERED = frozenset({"open_call", "add_event", "add_turn", "close_call"})
