@@ -121,6 +121,8 @@ class CallSession:
         """Idempotent: the peer went away, or the flow ended the call."""
         if self.closed.is_set():
             return
+        if reason == "disconnect" and self.s.stopping:
+            reason = "shutdown"  # uvicorn closed the socket at the drain deadline
         self.closed.set()
         self.ended = True
         for task in [self._brain, self._no_input, *self._tasks]:
@@ -333,7 +335,8 @@ class CallSession:
         latencies["stt_wait_ms"] = round((time.monotonic() - t0) * 1000, 1)
         text = transcript.text.strip()
         self._spawn(self._record("add_event", "utterance", {
-            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text}))
+            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text,
+            "confidence": transcript.confidence}))
         turn["transcript"] = text
         t1 = time.monotonic()
         try:

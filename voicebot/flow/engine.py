@@ -150,8 +150,7 @@ class FlowEngine:
             return state, []
         run.turns += 1
         if not run.ended and run.turns >= self.flow.defaults.max_turns:
-            kept = [a for a in run.actions if not isinstance(a, (Say, Play))]
-            run.actions = kept
+            run.actions = [a for a in run.actions if not isinstance(a, (Say, Play))]
             self._give_up(run, "max_turns")
         return run.freeze(), _audible(run.actions)
 

@@ -15,7 +15,13 @@ from rapidfuzz import fuzz
 from voicebot.nlu import french
 from voicebot.nlu.lexicon import NO, YES
 from voicebot.nlu.normalize import normalize
-from voicebot.nlu.numbers import find_digits, find_number, find_ordinal, number_runs
+from voicebot.nlu.numbers import (
+    find_digits,
+    find_number,
+    find_ordinal,
+    find_quantity,
+    number_runs,
+)
 from voicebot.types import SlotSpec
 
 # Longest first so "not right" wins over "right" and "i do not" over "i do".
@@ -94,9 +100,10 @@ def extract(words: tuple[str, ...], slot: SlotSpec | None,
     digits = french.find_digits(words) if fr else find_digits(words)
     if digits is not None:
         entities["digits"] = digits
-        number = french.find_number(words) if fr else find_number(words)
-        if number is not None:
-            entities["number"] = number
+    number = (french.find_number(words) if fr
+              else find_number(words))  # also "a couple", which has no digits
+    if number is not None:
+        entities["number"] = number
     ordinal = french.find_ordinal(words) if fr else find_ordinal(words)
     if ordinal is not None:
         entities["ordinal"] = ordinal
@@ -135,6 +142,8 @@ def answers_slot(words: tuple[str, ...], slot: SlotSpec | None, language: str = 
     if slot.type in ("digits", "number"):
         numeric = (french.number_word_count(words) if french.is_french(language)
                    else sum(len(run) for run in number_runs(words)))
+        if slot.type == "number" and numeric == 0 and find_quantity(words) is not None:
+            return len(words) <= 4  # "just a couple", "half a dozen"
         return numeric >= max(1, len(words) // 2)
     if slot.type == "choice":
         # Only a choice named as it is written: a near miss ("a real person" looks like
