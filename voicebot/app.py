@@ -26,9 +26,11 @@ from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
 from voicebot.store.records import CallStore
-from voicebot.telephony.inbound import InboundDecoder
+from voicebot.telephony import media as md
+from voicebot.telephony.protocols import PROTOCOLS, MediaParams, make_protocol
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.twilio_routes import make_twilio_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,10 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
+    app.include_router(make_twilio_router(
+        services.store, config.server.media_path, config.twilio.auth_token,
+        config.twilio.public_url, config.server.media_token,
+    ))
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -79,11 +85,43 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         return JSONResponse({"tasks": len(tasks), "by_name": dict(kinds),
                              "threads": threading.active_count()})
 
+    # The configured protocol at the media path, and each protocol at its own path
+    # below it (/media/twilio, /media/audio-stream, /media/ringover).
     @app.websocket(config.server.media_path)
     async def media(ws: WebSocket) -> None:
-        await _media(ws, services)
+        await _media(ws, services, config.server.media_protocol)
+
+    for name in PROTOCOLS:
+        app.add_api_websocket_route(
+            config.server.media_path.rstrip("/") + "/" + name, _media_route(services, name)
+        )
 
     return app
+
+
+def _media_route(services: Services, protocol: str) -> Any:
+    async def media(ws: WebSocket) -> None:
+        await _media(ws, services, protocol)
+
+    return media
+
+
+def _media_params(cfg: Config) -> MediaParams:
+    return MediaParams(
+        default_encoding=cfg.inbound.default_encoding,
+        default_sample_rate=cfg.inbound.default_sample_rate,
+        dtmf_payload_type=cfg.inbound.dtmf_payload_type,
+        max_frame_bytes=cfg.inbound.max_frame_bytes,
+        output_rate=cfg.speak.sample_rate,
+        audio_data_type=cfg.speak.audio_data_type,
+    )
+
+
+async def _send_wire(ws: WebSocket, message: md.WireMessage) -> None:
+    if isinstance(message, bytes):
+        await ws.send_bytes(message)
+    else:
+        await ws.send_text(message)
 
 
 def _authorised(ws: WebSocket, token: str | None) -> bool:
@@ -96,7 +134,7 @@ def _authorised(ws: WebSocket, token: str | None) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
-async def _media(ws: WebSocket, services: Services) -> None:
+async def _media(ws: WebSocket, services: Services, protocol_name: str) -> None:
     cfg = services.config
     metrics = services.metrics
     if services.draining:
@@ -106,19 +144,26 @@ async def _media(ws: WebSocket, services: Services) -> None:
         await ws.accept()
         await ws.close(code=1013, reason="draining")
         return
-    if not _authorised(ws, cfg.server.media_token):
-        metrics.inc("voicebot_errors_total", kind="media_unauthorised")
-        await ws.close(code=1008, reason="unauthorised")  # before accept: HTTP 403
-        return
-    await ws.accept()
     q = ws.query_params
-    decoder = InboundDecoder(
-        default_encoding=q.get("encoding", cfg.inbound.default_encoding),
-        default_rate=int(q.get("sample_rate", cfg.inbound.default_sample_rate)),
-        dtmf_payload_type=cfg.inbound.dtmf_payload_type,
-        max_frame_bytes=cfg.inbound.max_frame_bytes,
-    )
-    outbox = Outbox(ws.send_text)
+    try:
+        protocol: md.MediaProtocol | None = make_protocol(protocol_name, _media_params(cfg), q)
+        problem = ""
+    except ValueError as exc:  # e.g. ?encoding=opus: say so, do not take the call
+        protocol, problem = None, str(exc)
+    # The token that a start message must still show (platforms without URL or headers).
+    token_due: str | None = None
+    if not _authorised(ws, cfg.server.media_token):
+        if protocol is None or not protocol.token_in_start:
+            metrics.inc("voicebot_errors_total", kind="media_unauthorised")
+            await ws.close(code=1008, reason="unauthorised")  # before accept: HTTP 403
+            return
+        token_due = cfg.server.media_token
+    await ws.accept()
+    if protocol is None:
+        metrics.inc("voicebot_errors_total", kind="media_bad_request")
+        await ws.close(code=1008, reason=problem[:120])
+        return
+    outbox = Outbox(lambda message: _send_wire(ws, message), protocol)
     outbox.start()
     call: dict[str, Any] = {k: q[k] for k in CALL_KEYS if k in q}
     # Provisional until a start message names the call; logs carry it from the first frame.
@@ -136,7 +181,7 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 break
             received += 1
             if received % DROP_SYNC_EVERY == 0:
-                drops.sync(decoder)
+                drops.sync(protocol)
             data, text = message.get("bytes"), message.get("text")
             size = len(data) if data is not None else len(text or "")
             metrics.inc("voicebot_frames_in_total")
@@ -146,20 +191,28 @@ async def _media(ws: WebSocket, services: Services) -> None:
             if not bucket.take():
                 metrics.inc("voicebot_frames_dropped_total", reason="rate")
                 continue
-            items: list[Any] = []
-            if data is not None:
-                items = decoder.feed_binary(data)
-            elif text is not None:
-                control = decoder.feed_text(text)
-                kind = type(control).__name__
-                if kind == "StartMessage":
-                    call.update(_start_fields(control))
-                elif kind == "StopMessage":
-                    reason = "stop"
-                    break
-                elif kind == "DtmfMessage":
-                    items = [control]
-            if session is None and (items or data is None):
+            wire: md.WireMessage | None = data if data is not None else text
+            if wire is None:
+                continue
+            events = protocol.decode(wire)
+            stop = next((e for e in events if isinstance(e, md.CallStop)), None)
+            for event in events:
+                if isinstance(event, md.CallStart):
+                    if token_due is not None and _token_shown(event, token_due):
+                        token_due = None
+                    call.update(_start_fields(event))
+            if token_due is not None and (stop is not None or any(
+                    isinstance(e, md.CallStart) for e in events)):
+                metrics.inc("voicebot_errors_total", kind="media_unauthorised")
+                reason = "unauthorised"
+                await ws.close(code=1008, reason="unauthorised")
+                break
+            if stop is not None:
+                reason = "stop"
+                break
+            if token_due is not None:
+                continue  # nothing counts before the start message shows the token
+            if session is None and any(_starts_call(e) for e in events):
                 call["call_id"] = str(call.get("call_id") or uuid.uuid4())
                 call_id_var.set(call["call_id"])  # every log line of this call carries it
                 session = await _start_session(services, call, outbox)
@@ -168,14 +221,14 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 )
             if session is None:
                 continue
-            _route(session, items)
+            _route(session, events)
     except WebSocketDisconnect:
         pass
     finally:
         if session is not None and not session.ended:
             # The jitter buffer's tail and a key press whose end packet never came.
-            _route(session, decoder.finish())
-        drops.sync(decoder)
+            _route(session, protocol.finish())
+        drops.sync(protocol)
         if waiter is not None:
             waiter.cancel()
         if session is not None:
@@ -194,13 +247,22 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 log.debug("close after %s failed", reason)
 
 
-def _route(session: CallSession, items: list[Any]) -> None:
-    for item in items:
-        if isinstance(item, AudioFrame):
-            session.on_audio(item)
-        else:  # DtmfDigit from RTP, or a JSON DtmfMessage
-            for digit in getattr(item, "digit", "") or getattr(item, "digits", ""):
-                session.on_dtmf(digit)
+def _token_shown(start: md.CallStart, token: str) -> bool:
+    return hmac.compare_digest(start.extra.get("token", "").encode(), token.encode())
+
+
+def _starts_call(event: md.MediaEvent) -> bool:
+    return isinstance(event, AudioFrame | md.KeyPress | md.CallStart)
+
+
+def _route(session: CallSession, events: list[md.MediaEvent]) -> None:
+    for event in events:
+        if isinstance(event, AudioFrame):
+            session.on_audio(event)
+        elif isinstance(event, md.KeyPress):
+            session.on_dtmf(event.digit)
+        elif isinstance(event, md.PlayedOut):
+            session.on_played(event.name)
 
 
 # The decoder's drop counters reach /metrics this often (in frames: once a second).
@@ -214,8 +276,8 @@ class _DropCounter:
         self.metrics = metrics
         self.seen: dict[str, int] = {}
 
-    def sync(self, decoder: InboundDecoder) -> None:
-        for name, count in decoder.counters.items():
+    def sync(self, protocol: md.MediaProtocol) -> None:
+        for name, count in protocol.counters.items():
             if name.startswith("frames_dropped_") and count > self.seen.get(name, 0):
                 self.metrics.inc("voicebot_frames_dropped_total", count - self.seen.get(name, 0),
                                  reason=name.removeprefix("frames_dropped_"))
@@ -239,12 +301,9 @@ class _TokenBucket:
         return True
 
 
-def _start_fields(control: Any) -> dict[str, Any]:
-    fields = {
-        "call_id": getattr(control, "call_id", None),
-        "from_number": getattr(control, "from_number", None),
-        "to_number": getattr(control, "to_number", None),
-    }
+def _start_fields(start: md.CallStart) -> dict[str, Any]:
+    fields = {"call_id": start.call_id, "from_number": start.from_number,
+              "to_number": start.to_number}
     return {k: v for k, v in fields.items() if v}
 
 
@@ -278,11 +337,29 @@ async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbo
         session.log.warning("call reached max_call_s=%s; hanging up", max_call_s)
         session.end_reason = "max_call_length"
         session.hangup_requested = True
-    if not session.hangup_requested:
-        return  # a transfer: the media server takes the call from here
+    if session.end_reason == "max_call_length":
+        await outbox.send(md.Hangup("max_call_length"))
+    transfer = not session.hangup_requested
+    if transfer and not outbox.protocol.transfer_ends_stream:
+        return  # the media server takes the call from here
     await outbox.close(drain_timeout=2.0)
+    await _save_epilogue(session, outbox.protocol)
     if ws.client_state == WebSocketState.CONNECTED:
-        await ws.close(code=1000, reason="hangup")
+        await ws.close(code=1000, reason="transfer" if transfer else "hangup")
+
+
+async def _save_epilogue(session: CallSession, protocol: md.MediaProtocol) -> None:
+    """What the platform does after the stream (Twilio: TwiML) goes in the call record
+    before the socket closes, because closing is what makes the platform ask for it."""
+    epilogue = protocol.epilogue()
+    store = session.s.store
+    if epilogue is None or store is None:
+        return
+    try:
+        await store.add_event(session.call_id, "epilogue", {"protocol": protocol.name,
+                                                            "body": epilogue})
+    except Exception:  # without it the platform falls back to its own next step
+        session.log.exception("could not record the epilogue")
 
 
 def _open_records(services: Services) -> None:
