@@ -34,12 +34,13 @@ import numpy as np
 
 from bench.corpus import load_utterances, percentile, speech_bounds
 from bench.server_stats import dropped_by_reason, fetch_metrics, metric, proc_sample
-from tests.e2e.serve import espeak_8k, running_server
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.loader import load_flow
 from voicebot.plugins.base import Expectation
 from voicebot.plugins.nlu_examples import ExamplesNLU
 from voicebot.simulator import Silence, SimResult, Speech, Step, WaitQuiet, simulate
+from voicebot.testing.callers import espeak_8k
+from voicebot.testing.server import running_server
 
 FLOW = Path(__file__).parent / "flows" / "load_calls.yaml"
 VOICES = [("en-us", 160), ("en-gb", 140), ("en-us+f3", 175), ("en-gb+m3", 150), ("en-us+m7", 185)]

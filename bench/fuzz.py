@@ -1,7 +1,7 @@
 """A million hostile inputs through what faces the network: the inbound frame decoder,
 the JSON control messages, and the Ringover webhook endpoint.
 
-Inputs come from a fast hand-rolled mutator (tests/fuzz/corpus.py): valid RTP packets,
+Inputs come from a fast hand-rolled mutator (voicebot/testing/fuzz_corpus.py): valid RTP packets,
 raw audio, control messages and signed webhook envelopes, damaged by bit flips, edge
 values, truncation, extension, splicing and field swaps, plus pure random bytes. No
 input may raise out of the code under test (the decoder, `parse_control` beyond its own
@@ -28,15 +28,6 @@ from typing import Any
 import jwt
 from fastapi import FastAPI
 
-from tests.fuzz.corpus import (
-    control_seeds,
-    control_text,
-    mutate_bytes,
-    mutate_json,
-    mutate_text,
-    rtp_seeds,
-    webhook_seeds,
-)
 from voicebot.call.registry import CallRegistry
 from voicebot.store.records import CallStore
 from voicebot.telephony.control import ControlError, parse_control
@@ -46,6 +37,15 @@ from voicebot.telephony.webhooks import (
     WebhookFormatError,
     parse_webhook,
     verify_signature,
+)
+from voicebot.testing.fuzz_corpus import (
+    control_seeds,
+    control_text,
+    mutate_bytes,
+    mutate_json,
+    mutate_text,
+    rtp_seeds,
+    webhook_seeds,
 )
 from voicebot.web.webhooks_routes import make_webhook_router
 

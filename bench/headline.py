@@ -28,8 +28,8 @@ from pathlib import Path
 from bench.barge_in import trials as barge_in_trials
 from bench.corpus import load_utterances, percentile
 from bench.server_stats import proc_sample
-from tests.e2e.serve import running_server
 from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
+from voicebot.testing.server import running_server
 
 HERE = Path(__file__).parent
 TURNS_FLOW = HERE / "flows" / "turns.yaml"

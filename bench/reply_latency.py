@@ -15,8 +15,8 @@ import asyncio
 from pathlib import Path
 
 from bench.corpus import load_utterances, percentile
-from tests.e2e.serve import running_server
 from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
+from voicebot.testing.server import running_server
 
 FLOW = Path(__file__).parent / "flows" / "turns.yaml"
 

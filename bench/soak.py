@@ -31,9 +31,10 @@ import websockets
 
 from bench.concurrent_calls import FLOW, _trim
 from bench.server_stats import fetch_metrics, metric, proc_sample
-from tests.e2e.serve import espeak_8k, running_server
-from tests.fuzz.corpus import control_seeds, control_text, mutate_bytes, rtp_seeds
 from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
+from voicebot.testing.callers import espeak_8k
+from voicebot.testing.fuzz_corpus import control_seeds, control_text, mutate_bytes, rtp_seeds
+from voicebot.testing.server import running_server
 
 KINDS = {"mid_prompt": 0.25, "listen": 0.30, "agent": 0.25, "stop": 0.10, "garbage": 0.10}
 
@@ -79,9 +80,15 @@ async def one_call(url: str, kind: str, rng: random.Random, agent) -> bool:  # t
     return await _raw_call(url, rng, kind)
 
 
+# /debug/tasks is behind the records token (it names calls).
+RECORDS_TOKEN = "soak-records-token"
+
+
 def debug_tasks(http: str) -> dict | None:
+    request = urllib.request.Request(http + "/debug/tasks",
+                                     headers={"Authorization": f"Bearer {RECORDS_TOKEN}"})
     try:
-        with urllib.request.urlopen(http + "/debug/tasks", timeout=5) as r:
+        with urllib.request.urlopen(request, timeout=5) as r:
             return json.loads(r.read())
     except (urllib.error.HTTPError, OSError, ValueError):
         return None
@@ -181,7 +188,7 @@ def main() -> None:
     print(f"soak: {args.calls} calls after {args.warmup} warm-up; blocks of 100 with "
           f"{args.sequential_per_block} sequential, the rest {args.concurrency} at a time; "
           f"mix {KINDS}; load average {os.getloadavg()[0]:.1f}", flush=True)
-    with running_server(Path(FLOW)) as srv:
+    with running_server(Path(FLOW), records={"token": RECORDS_TOKEN}) as srv:
         asyncio.run(soak(srv, args.calls, args.warmup, args.concurrency,
                          args.sequential_per_block, args.seed))
 

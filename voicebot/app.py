@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import re
-import threading
 import time
 import uuid
-from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from voicebot.audio.frame import AudioFrame
+from voicebot.call.cluster import ClusterRegistry
 from voicebot.call.outbox import Outbox
 from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
@@ -27,9 +25,13 @@ from voicebot.config import Config
 from voicebot.logs import call_id_var
 from voicebot.store.records import CallStore
 from voicebot.telephony import media as md
+from voicebot.telephony.control import clean_id
 from voicebot.telephony.protocols import PROTOCOLS, MediaParams, make_protocol
+from voicebot.telephony.rates import UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.debug_routes import make_debug_router
+from voicebot.web.health_routes import make_health_router
 from voicebot.web.twilio_routes import make_twilio_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
@@ -50,10 +52,12 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
         log.info("voicebot ready: flow %s", config.flow)
         yield
         await webhooks.processor.aclose()
+        await services.calls.aclose()
         await services.store.aclose()
         if services.ringover is not None:
             await services.ringover.aclose()
@@ -63,6 +67,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
+    app.include_router(make_debug_router(config.records.token))
+    app.include_router(make_health_router(services))
     app.include_router(make_twilio_router(
         services.store, config.server.media_path, config.twilio.auth_token,
         config.twilio.public_url, config.server.media_token,
@@ -76,14 +82,6 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    @app.get("/debug/tasks")
-    async def debug_tasks() -> JSONResponse:
-        # Leaks show up here: once every call has ended only the server's own tasks remain.
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        kinds = Counter(re.sub(r"[-_][0-9a-f-]{6,}$|-\d+$", "", t.get_name()) for t in tasks)
-        return JSONResponse({"tasks": len(tasks), "by_name": dict(kinds),
-                             "threads": threading.active_count()})
 
     # The configured protocol at the media path, and each protocol at its own path
     # below it (/media/twilio, /media/audio-stream, /media/ringover).
@@ -147,9 +145,9 @@ async def _media(ws: WebSocket, services: Services, protocol_name: str) -> None:
     q = ws.query_params
     try:
         protocol: md.MediaProtocol | None = make_protocol(protocol_name, _media_params(cfg), q)
-        problem = ""
-    except ValueError as exc:  # e.g. ?encoding=opus: say so, do not take the call
-        protocol, problem = None, str(exc)
+        unsupported = ""
+    except UnsupportedMedia as exc:  # e.g. ?sample_rate=1: refused after the handshake
+        protocol, unsupported = None, str(exc)
     # The token that a start message must still show (platforms without URL or headers).
     token_due: str | None = None
     if not _authorised(ws, cfg.server.media_token):
@@ -159,17 +157,18 @@ async def _media(ws: WebSocket, services: Services, protocol_name: str) -> None:
             return
         token_due = cfg.server.media_token
     await ws.accept()
-    if protocol is None:
-        metrics.inc("voicebot_errors_total", kind="media_bad_request")
-        await ws.close(code=1008, reason=problem[:120])
+    if protocol is None:  # 1003: "unsupported data", with the accepted list
+        metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
+        await ws.close(code=1003, reason=unsupported[:120])
         return
     outbox = Outbox(lambda message: _send_wire(ws, message), protocol)
     outbox.start()
-    call: dict[str, Any] = {k: q[k] for k in CALL_KEYS if k in q}
+    call: dict[str, Any] = {k: clean_id(q[k]) for k in CALL_KEYS if k in q}
     # Provisional until a start message names the call; logs carry it from the first frame.
     call_id_var.set(call.get("call_id") or "pending")
     session: CallSession | None = None
     reason = "disconnect"
+    close_code = 1000
     waiter: asyncio.Task[None] | None = None
     bucket = _TokenBucket(cfg.inbound.max_messages_per_s, burst_s=2.0)
     drops = _DropCounter(metrics)
@@ -195,6 +194,10 @@ async def _media(ws: WebSocket, services: Services, protocol_name: str) -> None:
             if wire is None:
                 continue
             events = protocol.decode(wire)
+            if protocol.refused:
+                metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
+                reason, close_code = "unsupported_media", 1003
+                break
             stop = next((e for e in events if isinstance(e, md.CallStop)), None)
             for event in events:
                 if isinstance(event, md.CallStart):
@@ -204,8 +207,7 @@ async def _media(ws: WebSocket, services: Services, protocol_name: str) -> None:
             if token_due is not None and (stop is not None or any(
                     isinstance(e, md.CallStart) for e in events)):
                 metrics.inc("voicebot_errors_total", kind="media_unauthorised")
-                reason = "unauthorised"
-                await ws.close(code=1008, reason="unauthorised")
+                reason, close_code = "unauthorised", 1008
                 break
             if stop is not None:
                 reason = "stop"
@@ -238,11 +240,13 @@ async def _media(ws: WebSocket, services: Services, protocol_name: str) -> None:
             if services.calls is not None:
                 services.calls.detach(session.call_id)
         await outbox.close(drain_timeout=0.5)
-        # Every way out of a call ends with a clean close (1000), not a dropped connection.
+        # Every way out of a call ends with a clean close (1000, or 1003 for media we
+        # cannot decode), not a dropped connection.
         if (ws.application_state == WebSocketState.CONNECTED
                 and ws.client_state == WebSocketState.CONNECTED):
             try:
-                await ws.close(code=1000, reason=reason[:120])
+                detail = protocol.refused if close_code == 1003 else reason
+                await ws.close(code=close_code, reason=(detail or reason)[:120])
             except Exception:  # the peer may be gone already
                 log.debug("close after %s failed", reason)
 
@@ -304,7 +308,8 @@ class _TokenBucket:
 def _start_fields(start: md.CallStart) -> dict[str, Any]:
     fields = {"call_id": start.call_id, "from_number": start.from_number,
               "to_number": start.to_number}
-    return {k: v for k, v in fields.items() if v}
+    # Every protocol's ids come from the wire: made safe to log, store and show.
+    return {k: clean_id(v) for k, v in fields.items() if v}
 
 
 async def _start_session(services: Services, call: dict[str, Any], outbox: Outbox) -> CallSession:
@@ -313,6 +318,7 @@ async def _start_session(services: Services, call: dict[str, Any], outbox: Outbo
     call.setdefault("to_number", call.pop("to", None))
     pending: list[tuple[str, dict[str, Any]]] = []
     if services.calls is not None:
+        await services.calls.claim(call_id)  # in a cluster: this worker now holds the call
         call.update({k: v for k, v in services.calls.call_data(call_id).items() if v})
     if services.ringover is not None and call.get("from_number"):
         try:
@@ -364,11 +370,15 @@ async def _save_epilogue(session: CallSession, protocol: md.MediaProtocol) -> No
 
 def _open_records(services: Services) -> None:
     cfg = services.config
-    path: str | Path = cfg.store.path
-    if path != ":memory:":
-        path = cfg.resolve(cfg.store.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-    services.store = CallStore(path)
-    services.calls = CallRegistry(services.store)
+    target: str | Path = cfg.store.url or cfg.store.path
+    if target == cfg.store.path and target != ":memory:":
+        target = cfg.resolve(cfg.store.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    services.store = CallStore(target)
+    cluster = cfg.cluster
+    services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
+        services.store, cluster.redis_url, worker_id=cluster.worker_id,
+        key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
+        worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s, metrics=services.metrics)
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)

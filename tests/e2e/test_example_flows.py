@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from tests.e2e.serve import ROOT, piper_8k, running_server
 from voicebot.simulator import Key, Silence, Speech, WaitQuiet, simulate
+from voicebot.testing.callers import piper_8k
+from voicebot.testing.server import ROOT, running_server
 
 pytestmark = pytest.mark.e2e
 

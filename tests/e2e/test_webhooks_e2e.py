@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.serve import piper_8k, running_server
 from tests.webhooks.webhook_helpers import KEY, call_event, sign
 from voicebot.simulator import Silence, Speech, WaitFor, WaitQuiet, simulate
+from voicebot.testing.callers import piper_8k
+from voicebot.testing.server import running_server
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.serve import running_server
 from tests.faults.helpers import connect_and_listen, health_status, value, wait_until
 from voicebot.simulator import Key, Silence, SimResult, WaitFor, simulate
+from voicebot.testing.server import running_server
 
 pytestmark = pytest.mark.e2e
 

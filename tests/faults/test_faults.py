@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import websockets
 
-from tests.e2e.serve import espeak_8k, running_server
 from tests.faults.helpers import (
+    RECORDS_TOKEN,
     TOKEN,
     RawCaller,
     call_record,
@@ -30,6 +30,8 @@ from tests.faults.helpers import (
     wait_until,
 )
 from voicebot.simulator import Key, Silence, Speech, WaitFor, WaitQuiet, simulate
+from voicebot.testing.callers import espeak_8k
+from voicebot.testing.server import running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +54,7 @@ def server():
              "options": {"hang_on": r"weather report", "hang_s": 6.0}},
         listen={"tts_timeout_s": TTS_TIMEOUT_S},
         server={"media_token": TOKEN},
+        records={"token": RECORDS_TOKEN},
     ) as srv:
         yield srv
 

@@ -7,10 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
-from flow_helpers import MINIMAL, FlowFiles
+from flow_helpers import MINIMAL, FlowFiles, understand
 
 from voicebot.flow import tools
-from voicebot.flow.tools import add_flow_subcommands, chat_main, graph_main, validate_main
+from voicebot.flow.tools import chat_main, graph_main, validate_main
+from voicebot.flow_cli import add_flow_subcommands
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTER = str(ROOT / "flows" / "support_router.yaml")
@@ -45,7 +46,7 @@ def test_chat_session() -> None:
              "/what", "agent", "/quit", "never read"]
     script = io.StringIO("".join(line + "\n" for line in lines))
     out = io.StringIO()
-    assert chat_main(ROUTER, script, out) == 0
+    assert chat_main(ROUTER, understand, script, out) == 0
     text = out.getvalue()
     assert "bot: Hello, and thank you for calling" in text
     assert "[greeting]" in text and "state=greeting" in text
@@ -63,13 +64,13 @@ def test_chat_session() -> None:
 def test_chat_refuses_a_broken_flow(files: FlowFiles) -> None:
     bad = files.write(MINIMAL.replace("hangup: true", "goto: nowhere"))
     out = io.StringIO()
-    assert chat_main(str(bad), io.StringIO(""), out) == 1
+    assert chat_main(str(bad), understand, io.StringIO(""), out) == 1
     assert "unknown target state" in out.getvalue()
 
 
 def test_conversation_tests_of_the_example_flows_pass() -> None:
     out = io.StringIO()
-    assert tools.test_main([str(ROOT / "flows" / "tests")], out) == 0
+    assert tools.test_main([str(ROOT / "flows" / "tests")], understand, out) == 0
     assert out.getvalue().splitlines()[-1].endswith(" passed, 0 failed")
 
 
@@ -97,7 +98,7 @@ def test_conversation_test_failure_and_summary(files: FlowFiles) -> None:
         "tests.yaml",
     )
     out = io.StringIO()
-    assert tools.test_main([str(tests)], out) == 1
+    assert tools.test_main([str(tests)], understand, out) == 1
     text = out.getvalue()
     assert f"PASS {tests}:3: good" in text
     assert f"FAIL {tests}:9: bad" in text
@@ -122,7 +123,7 @@ def test_conversation_test_file_errors_have_lines(files: FlowFiles) -> None:
         "tests.yaml",
     )
     out = io.StringIO()
-    assert tools.test_main([str(tests)], out) == 1
+    assert tools.test_main([str(tests)], understand, out) == 1
     assert f"ERROR {tests}:5:" in out.getvalue()
     assert "exactly one of user, dtmf" in out.getvalue()
 

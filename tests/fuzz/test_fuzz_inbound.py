@@ -9,9 +9,9 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.corpus import control_seeds, control_text, mutate_bytes, rtp_seeds
 from voicebot.audio.frame import FRAME_SAMPLES, AudioFrame
 from voicebot.telephony.inbound import ControlMessage, DtmfDigit, InboundDecoder
+from voicebot.testing.fuzz_corpus import control_seeds, control_text, mutate_bytes, rtp_seeds
 
 SEEDS = rtp_seeds()
 KEYS = set("0123456789*#ABCD")

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.corpus import mutate_json, mutate_text, webhook_seeds
 from voicebot.call.registry import CallRegistry
 from voicebot.store.records import CallStore
+from voicebot.testing.fuzz_corpus import mutate_json, mutate_text, webhook_seeds
 from voicebot.web.webhooks_routes import make_webhook_router
 
 KEY = "fuzz-webhook-key-0123456789abcdef0123456789abcdef0123456789abcdef"

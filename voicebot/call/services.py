@@ -18,6 +18,7 @@ from voicebot.metrics import Metrics
 from voicebot.plugins.base import NLU, STT, TTS, VAD
 from voicebot.plugins.registry import PluginRegistry, health, warm_up
 from voicebot.plugins.tts_cache import CachedTTS
+from voicebot.telephony.inbound import warm_up_filters
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class Services:
             self.executor,
         )
         log.info("plugins loaded: %s", ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items()))
+        # Every accepted sample rate's filter now, so no call designs one on the loop.
+        warm_up_filters()
         self.ready = True
 
     def health(self) -> dict[str, Any]:

@@ -104,7 +104,7 @@ class CallSession:
         await self._record("open_call", self.call)
         await self._record("add_event", "media_start", dict(self.call))
         self.state, actions = self.s.engine.start(self.call)
-        self._brain = asyncio.create_task(self._run(actions), name=f"brain-{self.call_id}")
+        self._brain = asyncio.create_task(self._run(actions), name=f"brain:{self.call_id}")
 
     async def close(self, reason: str) -> None:
         """Idempotent: the peer went away, or the flow ended the call."""
@@ -205,6 +205,10 @@ class CallSession:
             self._break("speech")
 
     def _break(self, cause: str) -> None:
+        if self.speaker.interrupted:
+            # This prompt is broken already: one barge-in is one break, however many keys
+            # the caller pressed in one go (issue 12: 33 keys overflowed the outbox).
+            return
         self._broke_at = time.monotonic()
         heard = self.speaker.interrupt()
         spoken = self._spoken
@@ -453,7 +457,7 @@ class CallSession:
             if not self.endpointer.in_speech and not self.ended:
                 self._enqueue(("no_input",))
 
-        self._no_input = asyncio.create_task(wait(), name=f"no-input-{self.call_id}")
+        self._no_input = asyncio.create_task(wait(), name=f"no-input:{self.call_id}")
 
     def _cancel_no_input(self) -> None:
         if self._no_input is not None and not self._no_input.done():

@@ -84,6 +84,11 @@ class Speaker:
         if not self._marks:
             self._all_acked.set()
 
+    @property
+    def interrupted(self) -> bool:
+        """The prompt playing now has been interrupted (its break is sent or queued)."""
+        return self.speaking and self._interrupt.is_set()
+
     def interrupt(self) -> float:
         """Stop sending (the caller barged in); returns what was heard. Synchronous on purpose:
         once this returns, no further chunk of this prompt is queued."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voicebot.plugins.base import NLUResult
+from voicebot.types import NLUResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from voicebot.flow.schema import Defaults, FlowFile, Intent, State, Transition
-from voicebot.flow.yamlsource import Mark, SourceMap, parse_yaml
+from voicebot.flow.yamlsource import Mark, SourceMap, parse_yaml, read_yaml_text
 from voicebot.flow.yamlsource import Path as YamlPath
 
 
@@ -111,10 +111,11 @@ def pydantic_errors(exc: ValidationError, source: SourceMap) -> list[FlowError]:
 
 def _read_file(path: Path) -> tuple[FlowFile | None, SourceMap, list[FlowError]]:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, SourceMap(file), [FlowError(file, 1, 1, f"cannot read: {exc.strerror}")]
+    text, problem = read_yaml_text(path)
+    if text is None:
+        assert problem is not None
+        return None, SourceMap(file), [FlowError(file, problem.mark.line, problem.mark.column,
+                                                 problem.message)]
     data, source, problems = parse_yaml(text, file)
     errors = [FlowError(file, p.mark.line, p.mark.column, p.message) for p in problems]
     if data is None and not errors:
@@ -182,25 +183,35 @@ def _collect_files(root: Path) -> tuple[list[tuple[FlowFile, SourceMap]], list[F
     ordered: list[tuple[FlowFile, SourceMap]] = []
     errors: list[FlowError] = []
     seen: set[Path] = set()
+    # The files being read, root first: an include of one of them is a cycle (a diamond,
+    # one file included by two others, is fine and read once).
+    stack: list[Path] = []
 
     def visit(path: Path) -> None:
         resolved = path.resolve()
         if resolved in seen:
-            return  # an include cycle or a diamond: each file is read once
+            return
         seen.add(resolved)
         model, source, problems = _read_file(path)
         errors.extend(problems)
         if model is None:
             return
         ordered.append((model, source))
+        stack.append(resolved)
         for index, name in enumerate(model.include):
             target = path.parent / name
+            mark = source.locate(("include", index), prefer_value=True)
             if not target.is_file():
-                mark = source.locate(("include", index), prefer_value=True)
                 errors.append(FlowError(source.file, mark.line, mark.column,
                                         f"included file '{name}' not found"))
                 continue
+            if target.resolve() in stack:
+                cycle = stack[stack.index(target.resolve()):] + [target.resolve()]
+                errors.append(FlowError(source.file, mark.line, mark.column,
+                                        "include cycle: " + " -> ".join(p.name for p in cycle)))
+                continue
             visit(target)
+        stack.pop()
 
     visit(root)
     return ordered, errors

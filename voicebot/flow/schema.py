@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicebot.types import SlotType
+
 BargeInValue = Literal["true", "false", "dtmf"]
-SlotType = Literal["digits", "number", "yes_no", "choice", "text"]
 Text = str | list[str]  # a list is a set of variants
 
 
@@ -75,9 +76,20 @@ class Defaults(Strict):
 
 
 class Intent(Strict):
+    # One line saying what the caller means, in the caller's terms; a meaning-based NLU
+    # matches against it besides the examples (the word matchers ignore it).
+    description: str | None = Field(default=None, max_length=200)
     examples: list[str] = []
     regex: list[str] = []
     synonyms: dict[str, list[str]] = {}
+
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and ("\n" in value.strip() or not value.strip()):
+            raise ValueError("'description' is one non-empty line")
+        return value.strip() if value is not None else None
 
 
 class Collect(Strict):

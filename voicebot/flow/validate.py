@@ -13,9 +13,9 @@ from typing import Any
 
 from voicebot.flow import expressions, templates
 from voicebot.flow.loader import Flow, FlowError, FlowWarning
-from voicebot.flow.matching import normalise
 from voicebot.flow.schema import RetrySpec, State, Transition
 from voicebot.flow.yamlsource import Path
+from voicebot.nlu import normalize
 
 # A set value starting with "=" is an expression: `set: {tries: "= vars.tries + 1"}`.
 EXPRESSION_PREFIX = "="
@@ -205,7 +205,8 @@ class _Checker:
                 except re.error as exc:
                     self.err(file, ("intents", name, "regex", index), f"bad regex: {exc}", True)
             for index, example in enumerate(intent.examples):
-                key = normalise(example)
+                # Compared as the NLU compares them: "Agent, please!" is "agent".
+                key = normalize(example)
                 if key in owners and owners[key] != name:
                     self.warnings.append(self.flow.warning(
                         file, ("intents", name, "examples", index),

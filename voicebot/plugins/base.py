@@ -14,68 +14,23 @@ import functools
 import inspect
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+# The values that cross the protocols live at the bottom of the package (voicebot.types);
+# they are re-exported here so plugins written against this module keep working.
+from voicebot.types import Expectation, IntentSpec, NLUResult, SlotSpec, Transcript
+
+__all__ = [
+    "NLU", "STT", "TTS", "VAD", "Expectation", "IntentSpec", "NLUResult", "NoOptions", "Plugin",
+    "SlotSpec", "Transcript", "call_plugin",
+]
+
 
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-@dataclass(slots=True)
-class Transcript:
-    text: str
-    confidence: float | None = None
-    # Seconds of audio that were transcribed; lets the record show what STT saw.
-    audio_seconds: float = 0.0
-
-
-@dataclass(slots=True)
-class IntentSpec:
-    name: str
-    examples: list[str] = field(default_factory=list)
-    patterns: list[str] = field(default_factory=list)  # regular expressions
-    synonyms: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class SlotSpec:
-    """What the current state is collecting, so "yes" or "four five six" means what it asked."""
-
-    name: str
-    type: str  # digits | number | yes_no | choice | text
-    choices: list[str] = field(default_factory=list)
-    length: int | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    # Other ways to name a choice: {"line": ["phone line", "dial tone"]}.
-    synonyms: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Expectation:
-    intents: list[IntentSpec] = field(default_factory=list)
-    slot: SlotSpec | None = None
-
-    def hint_words(self) -> list[str]:
-        """Words worth biasing a recogniser towards in this state."""
-        words: list[str] = []
-        for intent in self.intents:
-            words.extend(intent.examples)
-        if self.slot and self.slot.choices:
-            words.extend(self.slot.choices)
-        return words
-
-
-@dataclass(slots=True)
-class NLUResult:
-    text: str
-    intent: str | None
-    confidence: float = 0.0
-    entities: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -125,6 +125,11 @@ class MediaProtocol(Protocol):
         """Decoder counters; drops are `frames_dropped_<reason>`."""
         ...
 
+    @property
+    def refused(self) -> str | None:
+        """Why this call's media cannot be decoded (the call is then ended, close 1003)."""
+        ...
+
     def decode(self, message: WireMessage) -> list[MediaEvent]:
         """One WebSocket message in; never raises on bad input (it is counted)."""
         ...

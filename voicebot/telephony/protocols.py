@@ -13,6 +13,7 @@ from voicebot.telephony.audio_stream import AudioStreamProtocol
 from voicebot.telephony.inbound import InboundDecoder
 from voicebot.telephony.media import MediaProtocol
 from voicebot.telephony.outbound import AudioDataType
+from voicebot.telephony.rates import UnsupportedMedia
 from voicebot.telephony.ringover import RingoverProtocol
 from voicebot.telephony.twilio import TwilioProtocol
 
@@ -30,7 +31,7 @@ class MediaParams:
 def _ringover(params: MediaParams, query: Mapping[str, str]) -> MediaProtocol:
     decoder = InboundDecoder(
         default_encoding=query.get("encoding", params.default_encoding),
-        default_rate=int(query.get("sample_rate", params.default_sample_rate)),
+        default_rate=query.get("sample_rate", params.default_sample_rate),  # type: ignore[arg-type]
         dtmf_payload_type=params.dtmf_payload_type,
         max_frame_bytes=params.max_frame_bytes,
     )
@@ -45,7 +46,8 @@ def _twilio(params: MediaParams, query: Mapping[str, str]) -> MediaProtocol:
 def _audio_stream(params: MediaParams, query: Mapping[str, str]) -> MediaProtocol:
     rate = query.get("sample_rate", "8000")
     if rate not in ("8000", "16000"):  # what `uuid_audio_stream ... 8k|16k` can send
-        raise ValueError(f"sample_rate must be 8000 or 16000 for audio-stream, got {rate!r}")
+        raise UnsupportedMedia(
+            f"sample rate {ascii(rate)[:24]} not accepted; audio-stream sends 8000 or 16000")
     return AudioStreamProtocol(sample_rate=int(rate), output_rate=params.output_rate,
                                audio_data_type=params.audio_data_type,
                                max_frame_bytes=params.max_frame_bytes)
@@ -60,7 +62,8 @@ PROTOCOLS: dict[str, Callable[[MediaParams, Mapping[str, str]], MediaProtocol]] 
 
 def make_protocol(name: str, params: MediaParams, query: Mapping[str, str]) -> MediaProtocol:
     """One call's protocol; `query` is the WebSocket URL's query string. Raises
-    ValueError (with what is wrong) on an unknown name or an unusable query value."""
+    UnsupportedMedia (with what is wrong) on an unusable query value, ValueError on an
+    unknown name."""
     try:
         factory = PROTOCOLS[name]
     except KeyError:

@@ -59,6 +59,10 @@ class AudioStreamProtocol:
     def counters(self) -> dict[str, int]:
         return self.decoder.counters
 
+    @property
+    def refused(self) -> str | None:
+        return self.decoder.refused
+
     # ---- inbound --------------------------------------------------------------------
 
     def decode(self, message: media.WireMessage) -> list[media.MediaEvent]:

@@ -43,6 +43,10 @@ class RingoverProtocol:
     def counters(self) -> dict[str, int]:
         return self.decoder.counters
 
+    @property
+    def refused(self) -> str | None:
+        return self.decoder.refused
+
     # ---- inbound --------------------------------------------------------------------
 
     def decode(self, message: media.WireMessage) -> list[media.MediaEvent]:

@@ -45,6 +45,7 @@ class TwilioProtocol:
         self.stream_sid = ""
         self._counts: dict[str, int] = {}
         self._verbs: list[str] = []  # TwiML to run once the stream has ended
+        self._refused: str | None = None
 
     @property
     def output_rate(self) -> int:
@@ -53,6 +54,10 @@ class TwilioProtocol:
     @property
     def counters(self) -> dict[str, int]:
         return {**self.decoder.counters, **self._counts}
+
+    @property
+    def refused(self) -> str | None:
+        return self._refused
 
     def _drop(self, reason: str) -> list[media.MediaEvent]:
         key = f"frames_dropped_{reason}"
@@ -93,7 +98,10 @@ class TwilioProtocol:
         encoding = str(fmt.get("encoding", "audio/x-mulaw")).lower()
         if encoding != "audio/x-mulaw" or fmt.get("sampleRate", RATE) != RATE:
             # Twilio documents no other format; refuse to guess at one.
-            return self._drop("unsupported_media_format")
+            rate = ascii(fmt.get("sampleRate"))[:8]
+            self._refused = (f"mediaFormat {ascii(encoding)[:40]} at {rate} Hz; Media Streams "
+                             "is audio/x-mulaw at 8000 Hz")
+            return self._drop("unsupported_media")
         self.stream_sid = text_or_none(start.get("streamSid") or obj.get("streamSid")) or ""
         params = {str(k): str(v) for k, v in field(start, "customParameters").items()
                   if isinstance(v, str | int | float)}

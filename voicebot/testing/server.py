@@ -1,4 +1,7 @@
-"""Start the real `voicebot serve` in a subprocess for end-to-end tests and benchmarks."""
+"""Start the real `voicebot serve` in a subprocess, for end-to-end tests and benchmarks.
+
+It runs from a source checkout (the config.yaml at the repository root is the base that
+overrides are applied to), which is where tests and bench/ run."""
 
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ def write_config(directory: Path, flow: str | Path, **overrides: Any) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(flow: str | Path, startup_timeout: float = 90.0,
+def running_server(flow: str | Path, startup_timeout: float = 90.0, log_level: str = "warning",
                    **overrides: Any) -> Iterator[dict[str, Any]]:
     """Yields {"url", "http", "process", "log", "db"}; stops the server (SIGTERM) after."""
     with tempfile.TemporaryDirectory(prefix="voicebot-e2e-") as tmp:
@@ -53,7 +56,7 @@ def running_server(flow: str | Path, startup_timeout: float = 90.0,
         log = open(log_path, "w")
         proc = subprocess.Popen(
             [sys.executable, "-m", "voicebot.cli", "serve", "--config", str(config),
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ),
         )
         http = f"http://127.0.0.1:{port}"
@@ -82,31 +85,3 @@ def running_server(flow: str | Path, startup_timeout: float = 90.0,
                     proc.kill()
                     proc.wait()
             log.close()
-
-
-def espeak_8k(text: str, voice: str = "en-us", rate: int = 160) -> Any:
-    """Speech synthesised by espeak-ng, at 8 kHz as the simulator sends it."""
-    from voicebot.simulator import load_wav_8k
-
-    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", f.name, text],
-                       check=True, capture_output=True)
-        return load_wav_8k(f.name)
-
-
-_PIPER: Any = None
-
-
-def piper_8k(text: str) -> Any:
-    """A natural voice (Piper's joe, shipped in a wheel), at 8 kHz. espeak-ng's robotic
-    fricatives do not survive G.711 well ("sales" comes back as "fail"), which would
-    test the recogniser's limits rather than the flow."""
-    global _PIPER
-    from voicebot.plugins.tts_piper import PiperOptions, PiperTTS
-    from voicebot.telephony.resample import resample
-
-    if _PIPER is None:
-        # Without its noise terms Piper is deterministic: the same caller audio every run.
-        _PIPER = PiperTTS(PiperOptions(noise_scale=0.0, noise_w=0.0))
-        _PIPER.load()
-    return resample(_PIPER.synthesize(text), _PIPER.sample_rate, 8000)

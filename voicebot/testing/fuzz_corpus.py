@@ -1,4 +1,4 @@
-"""Seed inputs and mutators shared by the fuzz tests and bench/fuzz.py.
+"""Seed inputs and mutators shared by the fuzz tests, bench/fuzz.py and bench/soak.py.
 
 Random bytes almost never get past an RTP version check or a JSON parser, so most of
 the generated inputs start from valid frames (PCMU/PCMA/L16/dynamic RTP with CSRCs,
