@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.serve import espeak_8k, running_server
 from voicebot.simulator import Silence, SimResult, Speech, WaitQuiet, simulate
+from voicebot.testing.callers import espeak_8k
+from voicebot.testing.server import running_server
 
 pytestmark = pytest.mark.e2e
 
