@@ -17,12 +17,15 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from voicebot.audio.frame import AudioFrame
 from voicebot.call.cluster import ClusterRegistry
+from voicebot.call.flow_catalog import FlowCatalog
 from voicebot.call.outbox import Outbox
+from voicebot.call.recording import sweep_forever
 from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
 from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
+from voicebot.store.feed import FeedingStore
 from voicebot.store.records import CallStore
 from voicebot.telephony import media as md
 from voicebot.telephony.control import clean_id
@@ -30,6 +33,7 @@ from voicebot.telephony.protocols import PROTOCOLS, MediaParams, make_protocol
 from voicebot.telephony.rates import UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.console_routes import console_router
 from voicebot.web.debug_routes import make_debug_router
 from voicebot.web.health_routes import make_health_router
 from voicebot.web.twilio_routes import make_twilio_router
@@ -38,12 +42,13 @@ from voicebot.web.webhooks_routes import make_webhook_router
 log = logging.getLogger(__name__)
 
 # Query-string keys a media server may use to tell us about the call (docs/protocol.md).
-CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction")
+CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction", "flow")
 
 
 def create_app(config: Config, services: Services | None = None) -> FastAPI:
     services = services or Services.build(config)
     _open_records(services)
+    services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
     app = FastAPI(title="voicebot")
     webhooks = make_webhook_router(
         services.calls, services.store, config.webhooks.key,
@@ -55,7 +60,14 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
         log.info("voicebot ready: flow %s", config.flow)
+        sweeper = None
+        if config.recording.enabled:
+            sweeper = asyncio.create_task(sweep_forever(
+                config.resolve(config.recording.path), config.recording.retention_days),
+                name="recording-sweeper")
         yield
+        if sweeper is not None:
+            sweeper.cancel()
         await webhooks.processor.aclose()
         await services.calls.aclose()
         await services.store.aclose()
@@ -67,6 +79,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
+    if config.console.enabled:
+        app.include_router(console_router(services))
     app.include_router(make_debug_router(config.records.token))
     app.include_router(make_health_router(services))
     app.include_router(make_twilio_router(
@@ -327,6 +341,12 @@ async def _start_session(services: Services, call: dict[str, Any], outbox: Outbo
         except Exception as exc:  # context is a nicety; the call goes on without it
             log.info("caller context unavailable: %r", exc)
     session = CallSession(services, call_id, call, outbox)
+    chosen = services.flows.engine(call.get("flow")) if services.flows is not None else None
+    if chosen is not None:
+        session.engine = chosen
+    elif call.get("flow"):
+        log.info("no flow %r beside the served one; serving the served flow", call["flow"])
+    session.call["flow"] = session.engine.flow.name  # the record says which flow ran
     if services.calls is not None:
         pending = services.calls.attach(call_id, session)
     await session.start()
@@ -374,7 +394,8 @@ def _open_records(services: Services) -> None:
     if target == cfg.store.path and target != ":memory:":
         target = cfg.resolve(cfg.store.path)
         target.parent.mkdir(parents=True, exist_ok=True)
-    services.store = CallStore(target)
+    # Every record write also goes to the live feed (the console's live view).
+    services.store = FeedingStore(CallStore(target), services.feed)
     cluster = cfg.cluster
     services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
         services.store, cluster.redis_url, worker_id=cluster.worker_id,

@@ -145,6 +145,27 @@ class RecordsConfig(_Section):
     token: str | None = None
 
 
+class RecordingConfig(_Section):
+    enabled: bool = Field(
+        default=False, description="Record calls (stereo WAV: caller left, bot right). Tell "
+        "callers: recording usually needs their consent (docs/recording.md)."
+    )
+    path: str = Field(default="var/recordings", description="Folder for the WAV files.")
+    retention_days: float = Field(
+        default=30, gt=0, description="Recordings older than this are deleted (checked hourly)."
+    )
+    sample_rate: Literal[8000, 16000] = Field(
+        default=8000, description="8000 is the telephone's own bandwidth; 16000 doubles the size."
+    )
+
+
+class ConsoleConfig(_Section):
+    enabled: bool = Field(
+        default=True, description="Serve /console and /console/phone (behind records.token; "
+        "without a token, to this machine's own browser only)."
+    )
+
+
 class RingoverConfig(_Section):
     api_key: str | None = None
     region: Literal["eu", "us"] = "eu"
@@ -177,6 +198,8 @@ class Config(_Section):
     cluster: ClusterConfig = ClusterConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     records: RecordsConfig = RecordsConfig()
+    recording: RecordingConfig = RecordingConfig()
+    console: ConsoleConfig = ConsoleConfig()
     ringover: RingoverConfig = RingoverConfig()
     twilio: TwilioConfig = TwilioConfig()
     # Where relative paths in this file are resolved from.

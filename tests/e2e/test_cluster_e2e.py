@@ -108,3 +108,29 @@ def test_call_data_from_a_webhook_at_worker_a_reaches_the_flow_on_worker_b(clust
     assert [r.event for r in result.of("transfer")] == [
         {"event": "transfer", "data": "+33611223344"}
     ]
+
+
+def test_a_worker_killed_mid_call_has_its_call_closed_as_failed_by_the_other() -> None:
+    # Own pair of workers: this one dies. TTL 2 s, sweeps every 0.5 s: closed in ~2.5 s.
+    with postgres_schema() as pg, redis_prefix() as prefix:
+        fast = {"redis_url": REDIS_URL, "key_prefix": prefix, "heartbeat_s": 0.5,
+                "worker_ttl_s": 2.0, "sweep_s": 0.5}
+        with running_server(FLOW, webhooks={"key": KEY}, store={"url": pg},
+                            cluster=dict(fast, worker_id="survivor")), \
+             running_server(FLOW, webhooks={"key": KEY}, store={"url": pg},
+                            cluster=dict(fast, worker_id="victim")) as victim:
+            call_id = "cluster-killed"
+
+            async def call_and_kill() -> Any:
+                task = asyncio.create_task(simulate(
+                    victim["url"], [WaitFor("streamAudio", after=1.0), Silence(20)],
+                    timeout=30, start_message={"event": "start", "call_id": call_id}))
+                await asyncio.sleep(2.0)
+                victim["process"].kill()  # SIGKILL: no drain, no goodbye
+                return await task
+
+            asyncio.run(call_and_kill())
+            rec = record(pg, call_id, until=lambda r: r["closed_at"] is not None,
+                         within_s=30.0)
+    assert rec["close_reason"] == "failed:worker_lost", rec
+    assert "worker_lost" in [e["kind"] for e in rec["events"]]

@@ -155,6 +155,12 @@ class ClusterRegistry(CallRegistry):
         for name, data in waiting:
             self._keep(call_id, name, data)
             self._merge(call_id, data)
+        if self.store is not None:
+            # Which worker ran the call: what to look at when its record says it failed.
+            try:
+                await self.store.open_call(call_id, {"worker": self.worker})
+            except Exception as exc:
+                log.error("call %s: could not record its worker: %r", call_id, exc)
 
     def detach(self, call_id: str) -> None:
         super().detach(call_id)

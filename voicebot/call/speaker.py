@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicebot.call.outbox import Outbox
+from voicebot.call.recording import CallRecording
 from voicebot.telephony.media import Audio, Mark
 
 # How long past the modelled end of a prompt to wait for the last playout acknowledgement.
@@ -62,6 +63,7 @@ class Speaker:
         self._acked_s = 0.0
         self._acked_at = 0.0
         self._all_acked = asyncio.Event()
+        self.recording: CallRecording | None = None  # hears what the far end plays
 
     def heard_s(self) -> float:
         """Seconds of the current prompt the caller has heard by now."""
@@ -95,6 +97,8 @@ class Speaker:
         heard = self.heard_s()
         self._interrupt.set()
         self._marks.clear()  # a cleared server returns its pending marks: not played
+        if self.recording is not None:
+            self.recording.cut()
         self.outbox.send_break_now()
         return heard
 
@@ -154,6 +158,8 @@ class Speaker:
             self._marks[name] = self._sent_s + duration
             await self.outbox.send(Mark(name), generation)
         start = max(self._far_end_done, now)
+        if self.recording is not None:
+            self.recording.bot(chunk, self.sample_rate, start)
         self._far_end_done = start + duration
         rms = float(np.sqrt(np.mean(chunk.astype(np.float32) ** 2))) if chunk.size else 0.0
         self._levels = [lv for lv in self._levels if lv[1] >= now - 1.0]

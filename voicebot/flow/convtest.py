@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
-from voicebot.flow.loader import FlowError, load_flow, pydantic_errors
+from voicebot.flow.loader import load_flow
+from voicebot.flow.problems import FlowError, pydantic_errors
 from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
 from voicebot.types import NLUFunction
 

@@ -30,10 +30,10 @@ from voicebot.flow.events import (
     UserInput,
     Webhook,
 )
-from voicebot.flow.loader import Flow
+from voicebot.flow.expressions import set_expression
+from voicebot.flow.model import Flow
 from voicebot.flow.schema import Collect, RetrySpec, State, Transition
 from voicebot.flow.templates import render
-from voicebot.flow.validate import global_applies, set_expression
 from voicebot.types import Expectation, IntentSpec, NLUResult, SlotSpec
 
 DEFAULT_TIMEOUT = 6.0
@@ -150,8 +150,7 @@ class FlowEngine:
             return state, []
         run.turns += 1
         if not run.ended and run.turns >= self.flow.defaults.max_turns:
-            kept = [a for a in run.actions if not isinstance(a, (Say, Play))]
-            run.actions = kept
+            run.actions = [a for a in run.actions if not isinstance(a, (Say, Play))]
             self._give_up(run, "max_turns")
         return run.freeze(), _audible(run.actions)
 
@@ -211,7 +210,7 @@ class FlowEngine:
         return [
             t
             for t in self.flow.global_transitions
-            if global_applies(state, t)
+            if state.allows_global(t)
             and t.intent not in own
             and (t.dtmf is None or t.dtmf not in own_keys)
         ]

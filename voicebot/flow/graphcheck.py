@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicebot.flow.loader import Flow, FlowError
+from voicebot.flow.model import Flow
+from voicebot.flow.problems import FlowError
 from voicebot.flow.schema import State, Transition
 
 
@@ -61,8 +62,6 @@ GLOBAL_SOURCE = "*"  # the source of global transitions when they are not expand
 def edges(flow: Flow, expand_globals: bool = True) -> list[Edge]:
     """Every transition as an edge. Globals are copied into each state that allows them,
     or (for drawing) kept once with source GLOBAL_SOURCE."""
-    from voicebot.flow.validate import global_applies
-
     found: list[Edge] = []
     if not expand_globals:
         for t in flow.global_transitions:
@@ -85,7 +84,7 @@ def edges(flow: Flow, expand_globals: bool = True) -> list[Edge]:
                 found.append(edge)
         own = {t.intent for t in state.on if t.intent}
         for t in flow.global_transitions if expand_globals else []:
-            if global_applies(state, t) and t.intent not in own:
+            if state.allows_global(t) and t.intent not in own:
                 edge = transition_edge(flow, name, t, "global " + _label(t))
                 if edge:
                     found.append(edge)

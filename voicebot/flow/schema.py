@@ -193,6 +193,14 @@ class State(Strict):
         """Whether the state waits for the caller (otherwise it moves on at once)."""
         return bool(self.on or self.collect)
 
+    def allows_global(self, transition: Transition) -> bool:
+        """Whether a global transition applies here (`globals:` true, false or a list)."""
+        if self.globals is True:
+            return True
+        if self.globals is False:
+            return False
+        return transition.intent in self.globals
+
 
 class FlowFile(Strict):
     name: str

@@ -59,10 +59,13 @@ _CHAT_HELP = (
 def chat_main(
     flow_path: str | Path,
     nlu: NLUFunction,
-    input: TextIO = sys.stdin,
-    output: TextIO = sys.stdout,
+    input: TextIO | None = None,
+    output: TextIO | None = None,
     call: dict[str, str] | None = None,
 ) -> int:
+    # Looked up now, not at import: a caller (or a test) may have replaced them since.
+    input = sys.stdin if input is None else input
+    output = sys.stdout if output is None else output
     try:
         engine = FlowEngine(load_flow(flow_path))
     except FlowError as exc:

@@ -12,19 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from voicebot.flow import expressions, templates
-from voicebot.flow.loader import Flow, FlowError, FlowWarning
+from voicebot.flow.expressions import set_expression
+from voicebot.flow.graphcheck import check_graph
+from voicebot.flow.model import Flow
+from voicebot.flow.problems import FlowError, FlowWarning
 from voicebot.flow.schema import RetrySpec, State, Transition
 from voicebot.flow.yamlsource import Path
 from voicebot.nlu import normalize
-
-# A set value starting with "=" is an expression: `set: {tries: "= vars.tries + 1"}`.
-EXPRESSION_PREFIX = "="
-
-
-def set_expression(value: Any) -> str | None:
-    if isinstance(value, str) and value.startswith(EXPRESSION_PREFIX):
-        return value[len(EXPRESSION_PREFIX):].strip()
-    return None
 
 
 def texts(value: str | list[str] | None) -> list[tuple[str, tuple[int, ...]]]:
@@ -34,14 +28,6 @@ def texts(value: str | list[str] | None) -> list[tuple[str, tuple[int, ...]]]:
     if isinstance(value, str):
         return [(value, ())]
     return [(item, (index,)) for index, item in enumerate(value)]
-
-
-def global_applies(state: State, transition: Transition) -> bool:
-    if state.globals is True:
-        return True
-    if state.globals is False:
-        return False
-    return transition.intent in state.globals
 
 
 def _placements(flow: Flow) -> Iterator[tuple[str, Path, Transition, str | None]]:
@@ -240,11 +226,9 @@ class _Checker:
         self.check_unused_intents()
         for name, state in self.flow.states.items():
             self.check_state(name, state)
-        for file, path, transition, state in _placements(self.flow):
-            self.check_transition(transition, file, path, state)
+        for file, path, transition, owner in _placements(self.flow):
+            self.check_transition(transition, file, path, owner)
         if not self.errors:
-            from voicebot.flow.graphcheck import check_graph
-
             self.errors.extend(check_graph(self.flow))
 
 

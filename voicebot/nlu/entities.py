@@ -14,7 +14,13 @@ from rapidfuzz import fuzz
 
 from voicebot.nlu.lexicon import NO, YES
 from voicebot.nlu.normalize import normalize
-from voicebot.nlu.numbers import find_digits, find_number, find_ordinal, number_runs
+from voicebot.nlu.numbers import (
+    find_digits,
+    find_number,
+    find_ordinal,
+    find_quantity,
+    number_runs,
+)
 from voicebot.types import SlotSpec
 
 # Longest first so "not right" wins over "right" and "i do not" over "i do".
@@ -88,9 +94,9 @@ def extract(words: tuple[str, ...], slot: SlotSpec | None) -> dict[str, Any]:
     digits = find_digits(words)
     if digits is not None:
         entities["digits"] = digits
-        number = find_number(words)
-        if number is not None:
-            entities["number"] = number
+    number = find_number(words)  # also "a couple", which has no digits
+    if number is not None:
+        entities["number"] = number
     ordinal = find_ordinal(words)
     if ordinal is not None:
         entities["ordinal"] = ordinal
@@ -128,6 +134,8 @@ def answers_slot(words: tuple[str, ...], slot: SlotSpec | None) -> bool:
         return len(words) <= 3 and find_yes_no(" ".join(words)) is not None
     if slot.type in ("digits", "number"):
         numeric = sum(len(run) for run in number_runs(words))
+        if slot.type == "number" and numeric == 0 and find_quantity(words) is not None:
+            return len(words) <= 4  # "just a couple", "half a dozen"
         return numeric >= max(1, len(words) // 2)
     if slot.type == "choice":
         # Only a choice named as it is written: a near miss ("a real person" looks like
