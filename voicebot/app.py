@@ -26,7 +26,7 @@ from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
 from voicebot.store.feed import FeedingStore
-from voicebot.store.records import CallStore
+from voicebot.store.resilient import ResilientStore, open_store
 from voicebot.telephony import media as md
 from voicebot.telephony.control import clean_id
 from voicebot.telephony.protocols import PROTOCOLS, MediaParams, make_protocol
@@ -36,6 +36,7 @@ from voicebot.web.calls_routes import make_calls_router
 from voicebot.web.console_routes import console_router
 from voicebot.web.debug_routes import make_debug_router
 from voicebot.web.health_routes import make_health_router
+from voicebot.web.limits import CallLimits, Limits
 from voicebot.web.twilio_routes import make_twilio_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
@@ -76,6 +77,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         services.close()
 
     app.router.lifespan_context = lifespan
+    app.add_middleware(CallLimits, media_path=config.server.media_path,
+                       limits=Limits.from_config(config.server), metrics=services.metrics)
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
@@ -395,7 +398,9 @@ def _open_records(services: Services) -> None:
         target = cfg.resolve(cfg.store.path)
         target.parent.mkdir(parents=True, exist_ok=True)
     # Every record write also goes to the live feed (the console's live view).
-    services.store = FeedingStore(CallStore(target), services.feed)
+    # Resilient: a write that fails is kept in memory and retried (store/resilient.py).
+    store = ResilientStore(open_store(target), services.metrics)
+    services.store = FeedingStore(store, services.feed)
     cluster = cfg.cluster
     services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
         services.store, cluster.redis_url, worker_id=cluster.worker_id,

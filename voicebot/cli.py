@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
     from voicebot.flow.loader import FlowError
     from voicebot.plugins.registry import PluginConfigError
     from voicebot.server import serve
+    from voicebot.store.resilient import StoreOpenError
     from voicebot.store.schema import SchemaError
 
     try:
@@ -31,7 +32,8 @@ def _serve(args: argparse.Namespace) -> int:
         if args.flow:
             config.flow = args.flow
         app = create_app(config)
-    except (ConfigError, FlowError, PluginConfigError, SchemaError, ConnectionError) as exc:
+    except (ConfigError, FlowError, PluginConfigError, SchemaError, StoreOpenError,
+            ConnectionError) as exc:
         # ConnectionError: the records database or Redis named in config is unreachable.
         print(f"voicebot: cannot start: {exc}", file=sys.stderr)
         return 2

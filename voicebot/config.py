@@ -54,6 +54,17 @@ class ServerConfig(_Section):
     shutdown_grace_s: float = Field(
         default=30.0, ge=0, description="On SIGTERM, how long active calls may finish."
     )
+    # Limits on what a peer can hold open (docs/operations.md, voicebot/web/limits.py).
+    max_connections: int = Field(
+        default=1000, ge=2, description="Open TCP connections; beyond, the oldest one still "
+        "in its handshake is dropped, or the new one refused (503). Lowered to fit ulimit -n.",
+    )
+    max_calls: int = Field(
+        default=200, ge=1, description="Media WebSockets at once; beyond, closed with 1013.")
+    handshake_timeout_s: float = Field(
+        default=10.0, gt=0, description="A connection must send its request head within this.")
+    idle_timeout_s: float = Field(
+        default=15.0, gt=0, description="A media WebSocket silent this long is closed (1008).")
 
 
 class InboundConfig(_Section):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def _with_nlu(args: argparse.Namespace) -> tuple[Config, NLUFunction] | int:
         config = read_config(args.config)
         return config, as_function(configured_nlu(config, args.nlu))
     except (ConfigError, PluginConfigError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

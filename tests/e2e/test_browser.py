@@ -66,6 +66,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def browser(microphone: Path) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup --test installs Debian's chromium")
     args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -108,6 +110,8 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
     expect(outcome).to_be_visible(timeout=90_000)
     expect(outcome).to_have_text(f"Transferred to {AGENT}")
     call_id = page.locator("#call-id").inner_text()
+    # The bot's voice went through the WebRTC loopback the browser's echo canceller hears.
+    assert page.evaluate("document.body.dataset.playback") == "webrtc-loopback"
     # The caller spoke over the greeting: the bot broke off, and the page stopped playing.
     expect(page.locator("#log .log.break")).to_have_count(1)
     # The transcript reached the page live, from the call's feed.

@@ -165,7 +165,7 @@ def test_nlu_option_picks_a_plugin_or_refuses_an_unknown_one(
     assert capsys.readouterr().out.splitlines()[-1].endswith("passed, 0 failed")
     args = parser.parse_args(["test", "--nlu", "no_such_nlu", "x.yaml"])
     assert args.func(args) == 2
-    assert "no_such_nlu" in capsys.readouterr().out
+    assert "no_such_nlu" in capsys.readouterr().err
 
 
 # A project's own NLU plugin, registered in its config.yaml: it knows one word per intent,
@@ -238,4 +238,4 @@ def test_without_a_config_file_the_built_in_defaults_apply(
     assert run_cli(["test", str(ROOT / "flows" / "tests")]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("passed, 0 failed")
     assert run_cli(["test", "--config", "missing.yaml", "x.yaml"]) == 2
-    assert "missing.yaml:1:1: cannot read" in capsys.readouterr().out
+    assert "missing.yaml:1:1: cannot read" in capsys.readouterr().err

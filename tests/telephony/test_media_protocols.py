@@ -194,3 +194,37 @@ def test_audio_stream_speaks_streamaudio_and_asks_the_application_to_hang_up():
                                                                  "data": "+33123"}
     assert json.loads(p.encode(media.Hangup("flow"))[0]) == {"event": "hangup",
                                                              "reason": "flow"}
+
+
+# ---- every protocol's path is a media path --------------------------------------------
+
+
+@pytest.mark.parametrize("path, capped", [
+    ("/media", True), ("/media/twilio", True), ("/media/audio-stream", True),
+    ("/mediafoo", False), ("/console/live", False),
+])
+def test_the_call_cap_covers_every_protocol_path(path, capped):
+    import asyncio
+
+    from voicebot.metrics import Metrics
+    from voicebot.web.limits import CallLimits, Limits
+
+    passed: list[str] = []
+
+    async def app(scope, receive, send):
+        passed.append(scope["path"])
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    limits = CallLimits(app, media_path="/media", limits=Limits(max_calls=0), metrics=Metrics())
+    asyncio.run(limits({"type": "websocket", "path": path}, receive, send))
+    if capped:
+        assert passed == [] and sent[-1]["code"] == 1013
+    else:
+        assert passed == [path]

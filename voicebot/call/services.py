@@ -43,6 +43,7 @@ class Services:
     flows: FlowCatalog | None = None  # flows a call may pick by name (flow=...)
     ready: bool = False
     draining: bool = False  # SIGTERM: finish active calls, take no new ones
+    stopping: bool = False  # the drain deadline passed: calls still up end as "shutdown"
     active_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -79,8 +80,12 @@ class Services:
         self.ready = True
 
     def health(self) -> dict[str, Any]:
+        # A store that cannot write says so (issue 12); calls go on, their records wait.
+        store_health = getattr(self.store, "health", None)
+        store = store_health() if callable(store_health) else None
         return {
-            "ready": self.ready and not self.draining,
+            "ready": self.ready and not self.draining and (store is None or store["writable"]),
+            "store": store,
             "draining": self.draining,
             "active_calls": self.active_calls,
             "plugins": {

@@ -121,6 +121,8 @@ class CallSession:
         """Idempotent: the peer went away, or the flow ended the call."""
         if self.closed.is_set():
             return
+        if reason == "disconnect" and self.s.stopping:
+            reason = "shutdown"  # uvicorn closed the socket at the drain deadline
         self.closed.set()
         self.ended = True
         for task in [self._brain, self._no_input, *self._tasks]:

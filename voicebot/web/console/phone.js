@@ -4,6 +4,7 @@
 import { el, follow, getJson } from "./api.js";
 import { decodePcm16, Player } from "./player.js";
 import { RtpStream } from "./rtp.js";
+import { speakerPath } from "./speaker-path.js";
 
 const $ = (id) => document.getElementById(id);
 let call = null;
@@ -38,6 +39,8 @@ async function startCall(s) {
   const mute = ctx.createGain();
   mute.gain.value = 0; // the worklet must be pulled by the graph to run; nothing is heard
   ctx.createMediaStreamSource(mic).connect(capture).connect(mute).connect(ctx.destination);
+  const speaker = await speakerPath(ctx); // before the WebSocket: its handlers are set at once
+  document.body.dataset.playback = speaker.kind;
 
   const query = new URLSearchParams({ call_id: callId, from: "browser", to: flow, encoding: "pcmu",
     sample_rate: "8000", flow });
@@ -46,9 +49,9 @@ async function startCall(s) {
   const ws = new WebSocket(`${scheme}//${location.host}${s.media_path}?${query}`);
   ws.binaryType = "arraybuffer";
   const rtp = new RtpStream();
-  const player = new Player(ctx);
+  const player = new Player(ctx, speaker.node);
   const keys = []; // packets of key presses, one list per 20 ms slot, sent in place of audio
-  call = { ws, ctx, mic, capture, player, keys, rtp, callId, ended: false };
+  call = { ws, ctx, mic, capture, player, speaker, keys, rtp, callId, ended: false };
   $("call-id").textContent = callId;
   $("console-link").href = `/console#call/${encodeURIComponent(callId)}`;
 
@@ -147,6 +150,7 @@ function endCall(reason) {
   call.mic.getTracks().forEach((t) => t.stop());
   call.capture.port.onmessage = null;
   setTimeout(() => call.feed.close(), 3000); // the record's last lines arrive after the hang-up
+  call.speaker.close();
   call.ctx.close();
   status(`ended: ${reason}`);
   $("speaking").hidden = true;
