@@ -339,7 +339,8 @@ class CallSession:
         latencies["stt_wait_ms"] = round((time.monotonic() - t0) * 1000, 1)
         text = transcript.text.strip()
         self._spawn(self._record("add_event", "utterance", {
-            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text}))
+            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text,
+            "confidence": transcript.confidence}))
         turn["transcript"] = text
         t1 = time.monotonic()
         try:
