@@ -256,6 +256,10 @@ def check_records(pg: str, calls: list[Call], plan: list[Delivery], stats: Webho
                 "SELECT call_id, kind FROM events WHERE kind LIKE 'webhook:%'").fetchall())
         stored_keys = {(r[0], r[1]) for r in conn.execute(
             "SELECT call_id, event FROM webhook_deliveries").fetchall()}
+        lost_by_worker = Counter(json.loads(data)["worker"] for (data,) in conn.execute(
+            "SELECT data FROM events WHERE kind = 'worker_lost'").fetchall())
+        reopened = conn.execute("SELECT count(*) FROM events WHERE kind = 'reopened'"
+                                ).fetchone()[0]
         records = {r[0]: r[1:] for r in conn.execute(
             "SELECT call_id, closed_at, close_reason, meta FROM calls").fetchall()}
     distinct = {d.key for d in plan}
@@ -281,6 +285,9 @@ def check_records(pg: str, calls: list[Call], plan: list[Delivery], stats: Webho
         "call_records_still_open": open_calls,
         "close_reasons": dict(reasons),
         "victim_calls_closed": len(victim_closed),
+        # Which workers' calls were swept as lost: only the killed one's, if all is well.
+        "calls_swept_by_worker": dict(lost_by_worker),
+        "records_reopened": reopened,
         "seconds_to_close_victim_calls": (
             round(max(victim_closed) - kill.at_wall, 2) if victim_closed else None),
     }

@@ -263,7 +263,7 @@ def test_a_lost_postgresql_connection_is_replaced_and_nothing_is_lost() -> None:
 
 
 def test_deliveries_carry_their_worker_until_applied(backend: Backend) -> None:
-    async def run() -> tuple[list, list, list]:
+    async def run() -> tuple[list, list, list, list, list]:
         store = CallStore(backend.url)
         store.worker = "w1"
         for key in ("k1", "k2"):
@@ -275,10 +275,14 @@ def test_deliveries_carry_their_worker_until_applied(backend: Backend) -> None:
         await store.mark_applied("k1")
         after = await store.unapplied_webhooks("w1")
         other = await store.unapplied_webhooks("w2")
+        store.worker = "w2"  # w1 died: w2 takes k2 over, once
+        adopted = [await store.adopt_webhook("k2", "w1"), await store.adopt_webhook("k2", "w1")]
+        moved = await store.unapplied_webhooks("w2")
         await store.aclose()
-        return before, after, other
+        return before, after, other, adopted, moved
 
-    before, after, other = asyncio.run(run())
+    before, after, other, adopted, moved = asyncio.run(run())
+    assert adopted == [True, False] and moved == [("k2", {"key": "k2"})]
     # A delivery with no call (k3) has nothing to apply to; others wait until applied.
     assert before == [("k1", {"key": "k1"}), ("k2", {"key": "k2"})]
     assert after == [("k2", {"key": "k2"})] and other == []

@@ -313,7 +313,13 @@ class ClusterRegistry(CallRegistry):
         if self.store is None:
             return 0
         pending = await self.store.unapplied_webhooks(worker)
+        adopted = 0
         for key, body in pending:
+            # Ours now (should we die too, our sweeper finishes it); another survivor
+            # whose sweep overlapped ours may have taken it first.
+            if not await self.store.adopt_webhook(key, worker):
+                continue
+            adopted += 1
             try:
                 event = parse_webhook(body)
             except WebhookFormatError:  # it was parsed before it was stored: cannot happen
@@ -321,11 +327,11 @@ class ClusterRegistry(CallRegistry):
                 continue
             if event.call_id is not None:
                 await self.on_webhook(event.name, event.call_id, event.data, key=key)
-        if pending:
+        if adopted:
             log.warning("applied %d webhooks that worker %s acknowledged and never applied",
-                        len(pending), worker)
-            self._count("voicebot_cluster_webhooks_reapplied_total", len(pending))
-        return len(pending)
+                        adopted, worker)
+            self._count("voicebot_cluster_webhooks_reapplied_total", adopted)
+        return adopted
 
     def _count(self, name: str, value: float = 1.0) -> None:
         if self.metrics is not None:

@@ -274,6 +274,18 @@ class CallStore:
 
         return await self._run(read)
 
+    async def adopt_webhook(self, key: str, dead: str) -> bool:
+        """Take over a delivery `dead` acknowledged and never applied; True for exactly one
+        taker, so two survivors sweeping the same worker cannot both apply it."""
+
+        def write(conn: Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE webhook_deliveries SET worker = ? WHERE delivery_key = ? "
+                "AND worker = ? AND applied_at IS NULL", (self.worker, key, dead))
+            return bool(cur.rowcount)
+
+        return await self._write(write)
+
     async def reopen_call(self, call_id: str, closed_as: str, data: dict[str, Any]) -> bool:
         """Undo a close that proved wrong: only if the call was closed as `closed_as`
         (a worker given up for dead whose calls went on). True if it was reopened."""
