@@ -268,9 +268,19 @@ def check_records(pg: str, calls: list[Call], plan: list[Delivery], stats: Webho
     twice = sorted(k for k in distinct if applied[k] > 1)
     never = sorted(k for k in distinct if applied[k] == 0)
     bench_calls = {c.call_id for c in calls}
-    # A call that never connected has a record only from its webhook, rightly open.
-    connected = {c.call_id for c in calls if c.result is not None}
-    open_calls = sorted(c for c in connected if records.get(c, (None,))[0] is None)
+    # A call no bot answered (refused, or accepted by the worker as it was killed) has a
+    # record only from its webhook, rightly open: nobody ran it.
+    answered = {c.call_id for c in calls if _answered(c)}
+    open_calls = sorted(c for c in answered if records.get(c, (None,))[0] is None)
+    per_call = [
+        {"call_id": c.call_id, "answered": _answered(c),
+         "transferred": bool(c.result is not None and c.result.of("transfer")),
+         "worker": json.loads(records[c.call_id][2]).get("worker") if c.call_id in records
+         else None,
+         "close_reason": records[c.call_id][1] if c.call_id in records else None,
+         "error": c.error}
+        for c in calls
+    ]
     victim_closed = [records[c][0] for c in kill.calls if records.get(c, (None,))[0]]
     reasons = Counter(records[c][1] for c in bench_calls if c in records)
     return {
@@ -288,9 +298,14 @@ def check_records(pg: str, calls: list[Call], plan: list[Delivery], stats: Webho
         # Which workers' calls were swept as lost: only the killed one's, if all is well.
         "calls_swept_by_worker": dict(lost_by_worker),
         "records_reopened": reopened,
+        "per_call": per_call,
         "seconds_to_close_victim_calls": (
             round(max(victim_closed) - kill.at_wall, 2) if victim_closed else None),
     }
+
+
+def _answered(call: Call) -> bool:
+    return call.result is not None and bool(call.result.of("streamAudio"))
 
 
 def latency_split(calls: list[Call], turns: int, kill_mono: float) -> tuple[list[float], ...]:
@@ -383,7 +398,7 @@ def main() -> None:
         routed = sum(metric(fetch_metrics(w["http"]), "voicebot_cluster_webhooks_routed_total")
                      for w in survivors)
     before, after = latency_split(calls, args.turns, kill.at_mono)
-    answered = sum(1 for c in calls if c.result is not None and c.result.of("streamAudio"))
+    answered = sum(1 for c in calls if _answered(c))
     transferred = sum(1 for c in calls if c.result is not None and c.result.of("transfer"))
     result = {
         "bench": "bench/cluster.py", "args": vars(args), "machine": machine(),
@@ -463,7 +478,7 @@ def update_doc(r: dict[str, Any]) -> None:
         f"| acknowledged but not stored | {r['acked_not_stored']} |",
         f"| posts refused by the dead worker, retried elsewhere | "
         f"{r['webhook_posts_refused_by_dead_worker']} |",
-        f"| call records left open | {len(r['call_records_still_open'])} |",
+        f"| records of answered calls left open | {len(r['call_records_still_open'])} |",
         f"| CPU of the simulated callers (same machine) | {r['callers_cpu_s']} s |",
         f"| worker CPU per second of talking call (calls and webhooks together) | "
         f"{r['worker_cpu_s_per_call_s']} CPU-s, so at most ~"
