@@ -132,8 +132,8 @@ class Directory:
     async def read_inbox(self, after: str, block_ms: int, count: int = 100
                          ) -> list[tuple[str, str]]:
         """Events routed to this worker after stream id `after`: [(id, payload)]."""
-        reply = await self.redis.xread({self.key("inbox", self.worker): after},
-                                       count=count, block=block_ms)
+        reply: Any = await self.redis.xread({self.key("inbox", self.worker): after},
+                                            count=count, block=block_ms)
         out: list[tuple[str, str]] = []
         for _stream, entries in reply or []:
             for entry_id, fields in entries:

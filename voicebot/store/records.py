@@ -330,7 +330,7 @@ class CallStore:
                     "UPDATE calls SET webhook_retries = webhook_retries + 1 WHERE call_id = ?",
                     (call_id,),
                 )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)
 
         return await self._write(write)
 
