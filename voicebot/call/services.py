@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicebot.call.flow_catalog import FlowCatalog
 from voicebot.config import Config
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.loader import load_flow
@@ -18,6 +19,7 @@ from voicebot.metrics import Metrics
 from voicebot.plugins.base import NLU, STT, TTS, VAD
 from voicebot.plugins.registry import PluginRegistry, health, warm_up
 from voicebot.plugins.tts_cache import CachedTTS
+from voicebot.store.feed import CallFeed
 from voicebot.telephony.inbound import warm_up_filters
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,11 @@ class Services:
     store: Any = None  # voicebot.store.records.CallStore
     calls: Any = None  # voicebot.call.registry.CallRegistry
     ringover: Any = None  # voicebot.telephony.ringover_api.RingoverClient
+    feed: CallFeed = field(default_factory=CallFeed)  # live record writes, for the console
+    flows: FlowCatalog | None = None  # flows a call may pick by name (flow=...)
     ready: bool = False
     draining: bool = False  # SIGTERM: finish active calls, take no new ones
+    stopping: bool = False  # the drain deadline passed: calls still up end as "shutdown"
     active_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -46,9 +51,12 @@ class Services:
     def build(cls, config: Config) -> Services:
         registry = PluginRegistry(config.plugins, root=config.base_dir)
         engine = FlowEngine(load_flow(config.resolve(config.flow)))
-        stt = registry.create("stt", config.stt.use, config.stt.options)
-        nlu = registry.create("nlu", config.nlu.use, config.nlu.options)
-        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options))
+        # The flow's language picks Whisper's language and model and the voice, where
+        # config.yaml leaves them open (plugins' `for_language`).
+        language = engine.flow.language
+        stt = registry.create("stt", config.stt.use, config.stt.options, language)
+        nlu = registry.create("nlu", config.nlu.use, config.nlu.options, language)
+        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options, language))
         # VAD is per call (it has state); build one now so a bad option fails at start-up.
         registry.create("vad", config.vad.use, config.vad.options)
         executor = ThreadPoolExecutor(
@@ -75,8 +83,12 @@ class Services:
         self.ready = True
 
     def health(self) -> dict[str, Any]:
+        # A store that cannot write says so (issue 12); calls go on, their records wait.
+        store_health = getattr(self.store, "health", None)
+        store = store_health() if callable(store_health) else None
         return {
-            "ready": self.ready and not self.draining,
+            "ready": self.ready and not self.draining and (store is None or store["writable"]),
+            "store": store,
             "draining": self.draining,
             "active_calls": self.active_calls,
             "plugins": {

@@ -26,13 +26,14 @@ from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
 from voicebot.call.backchannel import not_a_turn
 from voicebot.call.outbox import Outbox
+from voicebot.call.recording import CallRecording, open_recording
 from voicebot.call.services import Services
 from voicebot.call.speaker import Speaker
 from voicebot.call.tts_stream import SpokenText, stream_speech
 from voicebot.flow import actions as act
 from voicebot.flow import events as ev
 from voicebot.plugins.base import NLUResult, Transcript, call_plugin
-from voicebot.telephony.outbound import DigitsEvent, PlayEvent, TransferEvent
+from voicebot.telephony import media
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ CALL_FIELDS = ("from_number", "to_number", "direction", "user_id", "channel_id",
 class CallSession:
     def __init__(self, services: Services, call_id: str, call: dict[str, Any], outbox: Outbox):
         self.s = services
+        # The flow this call runs: the served one unless the media URL named another.
+        self.engine = services.engine
         self.call_id = call_id
         self.call = dict(call)
         self.outbox = outbox
@@ -67,10 +70,10 @@ class CallSession:
         self.gate = EnergyGate(cfg.listen.energy_gate_db)
         self.speaker = Speaker(
             outbox,
-            sample_rate=cfg.speak.sample_rate,
-            audio_data_type=cfg.speak.audio_data_type,
+            sample_rate=outbox.protocol.output_rate,
             chunk_ms=cfg.speak.chunk_ms,
             lead_ms=cfg.speak.lead_ms,
+            playout_ack=outbox.protocol.playout_ack,
         )
         self.log = logging.LoggerAdapter(log, {"call_id": call_id})
         self.state: Any = None
@@ -88,6 +91,10 @@ class CallSession:
         self._interrupted: tuple[SpokenText, float] | None = None
         self._speech_during_prompt = False
         self.turns = 0
+        # The console's view of the call: the recording, media time, and how it ended.
+        self.recording: CallRecording | None = None
+        self.media_s = 0.0  # media time where the caller's latest frame ends
+        self.outcome: str | None = None  # transfer | hangup | error
         self._last_key_at = float("-inf")
         # Set when the flow or a webhook ends the call; the WebSocket handler then hangs up
         # (hangup) or just stops listening (transfer: the media server moves the call).
@@ -101,15 +108,21 @@ class CallSession:
         self.s.metrics.inc("voicebot_calls_total")
         self.s.metrics.gauge("voicebot_active_calls", 1)
         self.s.active_calls += 1
+        self.recording = self.speaker.recording = open_recording(self.s.config, self.call_id)
         await self._record("open_call", self.call)
+        if self.recording is not None:
+            await self._record("open_call", {"recording": {
+                "file": self.recording.path.name, "started_at": time.time()}})
         await self._record("add_event", "media_start", dict(self.call))
-        self.state, actions = self.s.engine.start(self.call)
+        self.state, actions = self.engine.start(self.call)
         self._brain = asyncio.create_task(self._run(actions), name=f"brain:{self.call_id}")
 
     async def close(self, reason: str) -> None:
         """Idempotent: the peer went away, or the flow ended the call."""
         if self.closed.is_set():
             return
+        if reason == "disconnect" and self.s.stopping:
+            reason = "shutdown"  # uvicorn closed the socket at the drain deadline
         self.closed.set()
         self.ended = True
         for task in [self._brain, self._no_input, *self._tasks]:
@@ -123,6 +136,9 @@ class CallSession:
                     pass
         self.s.metrics.gauge("voicebot_active_calls", -1)
         self.s.active_calls -= 1
+        if self.recording is not None:
+            self.recording.close()
+        await self._record("open_call", {"outcome": self.outcome or "hangup"})
         await self._record("add_event", "media_stop", {"reason": reason})
         await self._record("close_call", reason)
 
@@ -131,6 +147,9 @@ class CallSession:
     def on_audio(self, frame: AudioFrame) -> None:
         if self.ended:
             return
+        self.media_s = frame.time + frame.pcm.size / frame.sample_rate
+        if self.recording is not None:
+            self.recording.caller(frame)
         prob = self.vad.speech_probability(frame.pcm)
         is_speech = self.gate(frame.pcm, prob >= 0.5)
         if is_speech and self.speaker.speaking and self.s.config.barge_in.echo_guard:
@@ -162,6 +181,10 @@ class CallSession:
             self._break("dtmf")
         self._enqueue(("dtmf", digit))
 
+    def on_played(self, name: str) -> None:
+        """The media server acknowledged playout up to a mark (telephony/media.py)."""
+        self.speaker.on_played(name)
+
     async def on_webhook(self, name: str, data: dict[str, Any]) -> None:
         """A Ringover webhook about this call (the registry matched it by call id)."""
         fresh = {k: data[k] for k in CALL_FIELDS if data.get(k) not in (None, "")}
@@ -177,7 +200,7 @@ class CallSession:
         # The caller is gone: act now, not after the prompt that is playing.
         if self.speaker.speaking:
             self.speaker.interrupt()
-        self.state, _ = self.s.engine.step(self.state, ev.Webhook(name, data))
+        self.state, _ = self.engine.step(self.state, ev.Webhook(name, data))
         self.ended = True
         self.hangup_requested = True
         self._spawn(self._end_call("webhook:" + name))
@@ -228,7 +251,7 @@ class CallSession:
             self.s.metrics.inc("voicebot_speculative_total", outcome=outcome)
 
     def _transcribe(self, audio: np.ndarray) -> asyncio.Future[Transcript]:
-        expectation = self.s.engine.expectation(self.state) if self.state is not None else None
+        expectation = self.engine.expectation(self.state) if self.state is not None else None
 
         async def run() -> Transcript:
             started = time.monotonic()
@@ -286,6 +309,8 @@ class CallSession:
             await self._user_turn(item[1], item[2], item[3])
         elif kind == "dtmf":
             self._interrupted = None
+            # The turn's record has no column for a key: the event keeps it.
+            self._spawn(self._record("add_event", "dtmf", {"digit": item[1]}))
             await self._step(ev.Dtmf(item[1]), turn={"dtmf": item[1]})
         elif kind == "no_input":
             await self._step(ev.NoInput(), turn={"no_input": True})
@@ -313,10 +338,13 @@ class CallSession:
             return
         latencies["stt_wait_ms"] = round((time.monotonic() - t0) * 1000, 1)
         text = transcript.text.strip()
+        self._spawn(self._record("add_event", "utterance", {
+            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text,
+            "confidence": transcript.confidence}))
         turn["transcript"] = text
         t1 = time.monotonic()
         try:
-            expectation = self.s.engine.expectation(self.state)
+            expectation = self.engine.expectation(self.state)
             nlu = await self._parse(text, expectation)
         except Exception as exc:
             self.s.metrics.inc("voicebot_errors_total", kind="nlu")
@@ -353,7 +381,7 @@ class CallSession:
         if self.ended:
             return
         try:
-            self.state, actions = self.s.engine.step(self.state, event)
+            self.state, actions = self.engine.step(self.state, event)
         except Exception as exc:
             # The engine is pure and validated; if it raises, end the call politely.
             self.log.exception("flow engine failed")
@@ -380,18 +408,21 @@ class CallSession:
                 interrupted = not await self._say(action, reply_from, turn)
                 reply_from = None
             elif isinstance(action, act.Play) and not interrupted:
-                await self.outbox.send(PlayEvent(file=action.url))
+                await self.outbox.send(media.PlayUrl(action.url))
             elif isinstance(action, act.Transfer):
-                await self.outbox.send(TransferEvent(data=action.number))
+                await self.outbox.send(media.Transfer(action.number))
                 self.ended = True
+                self.outcome = "transfer"
             elif isinstance(action, act.SendDigits):
-                await self.outbox.send(DigitsEvent.for_digits(action.digits))
+                await self.outbox.send(media.SendDigits(action.digits))
             elif isinstance(action, act.Break):
                 if self.speaker.speaking:
                     self._break("flow")
             elif isinstance(action, act.Hangup):
+                await self.outbox.send(media.Hangup(action.reason or "hangup"))
                 self.ended = True
                 self.hangup_requested = True
+                self.outcome = "error" if "error" in action.reason else "hangup"
         if self.ended:
             self._spawn(self._end_call("flow"))
         else:
@@ -404,6 +435,8 @@ class CallSession:
         self._speech_during_prompt = self.endpointer.in_speech
         spoken = SpokenText()
         self._spoken = spoken
+        self._spawn(self._record("add_event", "say", {"text": action.text,
+                                                      "at_s": round(self.media_s, 2)}))
         t0 = time.monotonic()
         try:
             playback = await self.speaker.play(
@@ -443,7 +476,7 @@ class CallSession:
 
     def _restart_no_input(self) -> None:
         self._cancel_no_input()
-        timeout = self.s.engine.no_input_timeout(self.state)
+        timeout = self.engine.no_input_timeout(self.state)
         if timeout is None or self.ended:
             return
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from voicebot.store.backends import backend_for
 from voicebot.store.schema import Connection
+from voicebot.store.search import CallQuery, search_calls
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -347,6 +348,10 @@ class CallStore:
 
     async def aget_call(self, call_id: str) -> dict[str, Any] | None:
         return await self._run(self._get_call, call_id)
+
+    async def asearch_calls(self, query: CallQuery) -> list[dict[str, Any]]:
+        """Calls matching `query`, newest first (voicebot/store/search.py)."""
+        return await self._run(lambda: search_calls(self._conn, query, self._call_row))
 
     def count_webhooks(self, *, call_id: str | None = None) -> int:
         def count() -> int:
