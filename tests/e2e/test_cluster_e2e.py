@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.webhooks.webhook_helpers import KEY, call_event, post_signed
@@ -84,6 +85,12 @@ def test_hangup_sent_to_worker_a_ends_the_call_live_on_worker_b(cluster) -> None
     rec = record(cluster["pg"], call_id)
     assert [e["kind"] for e in rec["events"]].count("webhook:hangup") == 1
     assert rec["webhook_retries"] == 1
+    # The delivery names the worker that acknowledged it and is marked applied: what a
+    # survivor would otherwise finish for it (tests/cluster).
+    with psycopg.connect(cluster["pg"]) as conn:
+        rows = conn.execute("SELECT worker, applied_at IS NOT NULL FROM webhook_deliveries "
+                            "WHERE call_id = %s", (call_id,)).fetchall()
+    assert rows == [("a", True)]
 
 
 def test_call_data_from_a_webhook_at_worker_a_reaches_the_flow_on_worker_b(cluster) -> None:
