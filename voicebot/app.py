@@ -57,6 +57,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
+        # The flows a call may name (flow=...), loaded now rather than on a caller's time.
+        await asyncio.to_thread(services.flows.names)
         log.info("voicebot ready: flow %s", config.flow)
         sweeper = None
         if config.recording.enabled:
