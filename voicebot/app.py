@@ -46,7 +46,7 @@ CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction", "
 def create_app(config: Config, services: Services | None = None) -> FastAPI:
     services = services or Services.build(config)
     _open_records(services)
-    services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
+    flows = services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
     app = FastAPI(title="voicebot")
     webhooks = make_webhook_router(
         services.calls, services.store, config.webhooks.key,
@@ -58,7 +58,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
         # The flows a call may name (flow=...), loaded now rather than on a caller's time.
-        await asyncio.to_thread(services.flows.names)
+        await asyncio.to_thread(flows.names)
         log.info("voicebot ready: flow %s", config.flow)
         sweeper = None
         if config.recording.enabled:
