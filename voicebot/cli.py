@@ -65,9 +65,15 @@ def _add_serve(sub: Any) -> None:
 
 
 def _add_simulate(sub: Any) -> None:
-    p = sub.add_parser("simulate", help="act as a Ringover media server and call a bot")
-    p.add_argument("--url", default="ws://127.0.0.1:8080/media")
-    p.add_argument("--wav", help="what the caller says (any rate; sent as 8 kHz PCMU RTP)")
+    p = sub.add_parser("simulate", help="act as a media server (Ringover, Twilio, FreeSWITCH "
+                       "mod_audio_stream) and call a bot")
+    p.add_argument("--protocol", default="ringover", choices=["ringover", "twilio",
+                                                             "audio-stream"],
+                   help="the media server to act as (default: ringover)")
+    p.add_argument("--url", default=None,
+                   help="the bot's media WebSocket (default: ws://127.0.0.1:8080/media, "
+                   "or /media/<protocol> for another protocol)")
+    p.add_argument("--wav", help="what the caller says (any rate; sent at 8 kHz)")
     p.add_argument("--dtmf", help="keys the caller presses after speaking, e.g. 123#")
     p.add_argument("--out", help="write the bot's audio to this WAV")
     p.add_argument("--timeout", type=float, default=30.0)

@@ -37,6 +37,11 @@ class ServerConfig(_Section):
     host: str = "0.0.0.0"
     port: int = 8080
     media_path: str = "/media"
+    media_protocol: Literal["ringover", "twilio", "audio-stream"] = Field(
+        default="ringover",
+        description="What the media path speaks; each protocol is also served at "
+        "<media_path>/<protocol> (docs/protocol.md).",
+    )
     media_token: str | None = Field(
         default=None, description="If set, media servers must send it (header or ?token=)."
     )
@@ -177,6 +182,17 @@ class RingoverConfig(_Section):
     region: Literal["eu", "us"] = "eu"
 
 
+class TwilioConfig(_Section):
+    auth_token: str | None = Field(
+        default=None, description="If set, Twilio's requests to /twilio/* must carry a valid "
+        "X-Twilio-Signature made with it.",
+    )
+    public_url: str | None = Field(
+        default=None, description="The https:// address Twilio reaches voicebot at; by "
+        "default the address Twilio's request came to.",
+    )
+
+
 class Config(_Section):
     flow: str = "flows/support_router.yaml"
     plugins: list[str] = Field(default_factory=list)
@@ -196,6 +212,7 @@ class Config(_Section):
     recording: RecordingConfig = RecordingConfig()
     console: ConsoleConfig = ConsoleConfig()
     ringover: RingoverConfig = RingoverConfig()
+    twilio: TwilioConfig = TwilioConfig()
     # Where relative paths in this file are resolved from.
     base_dir: Path = Path(".")
 

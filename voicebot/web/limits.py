@@ -205,7 +205,10 @@ class CallLimits:
         self.active = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket" or scope.get("path") != self.media_path:
+        path = str(scope.get("path", ""))
+        # Every media protocol's path counts: /media and /media/<protocol> (app.py).
+        is_media = path == self.media_path or path.startswith(self.media_path.rstrip("/") + "/")
+        if scope["type"] != "websocket" or not is_media:
             await self.app(scope, receive, send)
             return
         if self.active >= self.limits.max_calls:
