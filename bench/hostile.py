@@ -467,7 +467,8 @@ def main() -> None:
             if not args.only or name in args.only:
                 results.append(measure(srv, name, attack, legit_at))
     report = {"bench": "hostile", "machine_before": before, "machine_after": machine(),
-              "limits": "defaults (docs/operations.md)", "flood": args.flood, "hold_s": args.hold, "results": results}
+              "limits": "defaults (docs/operations.md)", "flood": args.flood,
+              "hold_s": args.hold, "results": results}
     if args.only:
         return
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

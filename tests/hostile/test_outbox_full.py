@@ -26,7 +26,7 @@ def test_breaks_on_a_full_queue_are_one_clear_and_lose_nothing() -> None:
         outbox = Outbox(send, RingoverProtocol(output_rate=8000, audio_data_type="raw"),
                         maxsize=32)
         outbox.start()
-        for i in range(8):
+        for _ in range(8):
             await outbox.send(Audio(np.zeros(800, np.int16), 8000))
         for i in range(24):
             await outbox.send(SendDigits(str(i % 10)))
