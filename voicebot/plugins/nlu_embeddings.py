@@ -30,8 +30,8 @@ from voicebot.types import Expectation, IntentSpec, NLUResult
 # Calibrated on the dev split of bench/nlu_accuracy.py (--tune); e5's similarities sit in
 # a narrow band near 0.8, MiniLM's spread from 0 to 1, so each encoder has its own.
 CALIBRATED: dict[str, dict[str, float]] = {
-    "e5": {"threshold": 0.84, "margin": 0.01, "slot_margin": 0.03},
-    "minilm": {"threshold": 0.45, "margin": 0.05, "slot_margin": 0.15},
+    "e5": {"threshold": 0.84, "margin": 0.01, "slot_margin": 0.06},
+    "minilm": {"threshold": 0.34, "margin": 0.03, "slot_margin": 0.15},
 }
 
 
@@ -131,16 +131,16 @@ class EmbeddingsNLU:
         return phrases, owners
 
     def parse(self, text: str, expectation: Expectation) -> NLUResult:
-        tokens = words(text)
+        tokens = words(text, language=expectation.language)
         norm = " ".join(tokens)
-        entities = extract(tokens, expectation.slot)
+        entities = extract(tokens, expectation.slot, expectation.language)
         slot = expectation.slot
         slot_filled = slot is not None and slot.name in entities
         raw = text.strip().lower()
         for spec in expectation.intents:
             if any(p.search(norm) or p.search(raw) for p in compile_intent(spec).patterns):
                 return NLUResult(text, spec.name, 1.0, entities)
-        if slot_filled and answers_slot(tokens, slot):
+        if slot_filled and answers_slot(tokens, slot, expectation.language):
             # "nope" or "a couple" is the answer to the question asked, whatever it resembles.
             return NLUResult(text, None, 1.0, entities)
         phrases, owners = self._phrases(expectation.intents)
