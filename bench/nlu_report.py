@@ -26,19 +26,25 @@ GOALS: dict[str, float] = {"accuracy": 0.92, "wrong_intent": 0.02, "oos_recall":
 
 # What the figures mean; no figure is typed here, they all come from the result file.
 NOTES = [
-    "Why `embeddings-e5` is the default: against `embeddings-minilm` the accuracy is "
-    "comparable (see the table), but MiniLM's onnxruntime adds more memory than the goal "
-    "allows and knows only English; e5 is multilingual and small. `examples` (word "
-    "matching) cannot place most sentences that share no word with an example.",
+    "Why `embeddings-e5` is the default: against `embeddings-minilm` it is about as "
+    "accurate with fewer wrong intents (see the tables), in a fraction of the memory, and "
+    "it is multilingual. MiniLM is faster per utterance and turns away more out-of-scope "
+    "questions, but onnxruntime's optimised int8 graph alone is over the memory goal (with "
+    "graph optimisation off it fits, but runs many times slower). Each misses one "
+    "of the two resource goals; e5 misses the CPU one, which a faster machine or a second "
+    "thread (`threads: 2`) buys back, where MiniLM's memory does not shrink. `examples` "
+    "(word matching) cannot place most sentences that share no word with an example.",
     "Where the goals are missed, why: each flow has four or five examples per intent, as "
     "a new user writes them, and callers here use none of their words. A nearest-neighbour "
     "match over so few examples confuses neighbouring intents (cancel vs book, status vs "
     "order, service vs quote) and the threshold that keeps wrong intents down also turns "
     "away right ones. More examples or descriptions per intent, or a larger encoder, are "
     "what would close the gap; none was tuned on the test split.",
-    "Times: one utterance is one encoder call on one thread; the machine was shared with "
-    "other engineers' builds (load average above), so p50/p95 here are upper bounds, not "
-    "the encoder's speed on an idle 2-core machine.",
+    "Times: one utterance is one encoder call on one thread. The machine was shared with "
+    "other engineers' builds and tests (load average above), so the wall-clock p50/p95 "
+    "include waiting for a core; the CPU columns are the parse's own CPU time, which a "
+    "loaded machine changes far less: read those against the 30 ms goal. e5-small has "
+    "twelve layers to MiniLM-L6's six, so it costs more CPU per utterance.",
     "p50/p95 are per turn; the first parse in a state also embeds that state's examples "
     "and descriptions once per process (the last column), cached after.",
     "The thresholds were tuned on the dev split only (`--tune`); the test figures are "
@@ -56,14 +62,19 @@ def _goal_rows(result: dict[str, Any]) -> list[str]:
         ("intent accuracy", o["accuracy"], GOALS["accuracy"], True, _pct),
         ("wrong-intent rate", o["wrong_intent"], GOALS["wrong_intent"], False, _pct),
         ("out-of-scope recall", o["oos_recall"], GOALS["oos_recall"], True, _pct),
-        ("parse p95", result["p95_ms"], GOALS["p95_ms"], False, lambda v: f"{v:.1f} ms"),
+        ("parse p95 (wall, on this loaded machine)", result["p95_ms"], GOALS["p95_ms"], False,
+         lambda v: f"{v:.1f} ms"),
+        ("parse p95 (CPU time of the parse)", result["cpu_p95_ms"], GOALS["p95_ms"], False,
+         lambda v: f"{v:.1f} ms"),
         ("memory added", result["memory_mb"], GOALS["memory_mb"], False,
          lambda v: f"{v:.0f} MB"),
     ]
     rows = ["| goal | target | measured | |", "| --- | --- | --- | --- |"]
     for label, value, goal, higher, fmt in checks:
         met = value >= goal if higher else value <= goal
-        gap = "met" if met else f"missed by {fmt(abs(value - goal))}"
+        miss = abs(value - goal)
+        gap = "met" if met else ("missed by " + (f"{miss * 100:.1f} points" if fmt is _pct
+                                                 else fmt(miss)))
         sign = "≥" if higher else "≤"
         rows.append(f"| {label} | {sign} {fmt(goal)} | {fmt(value)} | {gap} |")
     return rows
@@ -96,15 +107,16 @@ def render(report: dict[str, Any]) -> str:
         "",
         *_goal_rows(default),
         "",
-        "| NLU | accuracy | wrong intent | out-of-scope recall | p50 | p95 | memory | load "
-        "| first parse in a state |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| NLU | accuracy | wrong intent | out-of-scope recall | p50 | p95 | CPU p50 | CPU p95 "
+        "| memory | load | first parse in a state |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         o = r["overall"]
         lines.append(
             f"| `{r['nlu']}` | {_pct(o['accuracy'])} | {_pct(o['wrong_intent'])} | "
             f"{_pct(o['oos_recall'])} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
+            f"{r['cpu_p50_ms']:.1f} ms | {r['cpu_p95_ms']:.1f} ms | "
             f"+{r['memory_mb']:.0f} MB | {r['load_s']:.2f} s | "
             f"{r.get('first_parse_in_state_s', 0.0):.2f} s |"
         )
