@@ -11,7 +11,8 @@ Nothing is written ahead of the caller's media time: bot audio scheduled for lat
 held until the caller's clock passes it, which is what lets a later `break` still cut
 it. Every second the new samples are appended and the header's sizes rewritten, so a
 crash leaves a playable file that lacks at most the last second. A second of 8 kHz
-stereo is 32 KB: written on the event loop, it costs microseconds (page cache, no fsync).
+stereo is 32 KB, written on the event loop (page cache, no fsync): bench/recording.py
+measures the whole recorder's cost per caller frame.
 """
 
 from __future__ import annotations

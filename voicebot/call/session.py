@@ -33,7 +33,7 @@ from voicebot.call.tts_stream import SpokenText, stream_speech
 from voicebot.flow import actions as act
 from voicebot.flow import events as ev
 from voicebot.plugins.base import NLUResult, Transcript, call_plugin
-from voicebot.telephony.outbound import DigitsEvent, PlayEvent, TransferEvent
+from voicebot.telephony import media
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,10 @@ class CallSession:
         self.gate = EnergyGate(cfg.listen.energy_gate_db)
         self.speaker = Speaker(
             outbox,
-            sample_rate=cfg.speak.sample_rate,
-            audio_data_type=cfg.speak.audio_data_type,
+            sample_rate=outbox.protocol.output_rate,
             chunk_ms=cfg.speak.chunk_ms,
             lead_ms=cfg.speak.lead_ms,
+            playout_ack=outbox.protocol.playout_ack,
         )
         self.log = logging.LoggerAdapter(log, {"call_id": call_id})
         self.state: Any = None
@@ -121,6 +121,8 @@ class CallSession:
         """Idempotent: the peer went away, or the flow ended the call."""
         if self.closed.is_set():
             return
+        if reason == "disconnect" and self.s.stopping:
+            reason = "shutdown"  # uvicorn closed the socket at the drain deadline
         self.closed.set()
         self.ended = True
         for task in [self._brain, self._no_input, *self._tasks]:
@@ -178,6 +180,10 @@ class CallSession:
         if self.speaker.speaking and self._barge_in in ("true", "dtmf") and not trailing_hash:
             self._break("dtmf")
         self._enqueue(("dtmf", digit))
+
+    def on_played(self, name: str) -> None:
+        """The media server acknowledged playout up to a mark (telephony/media.py)."""
+        self.speaker.on_played(name)
 
     async def on_webhook(self, name: str, data: dict[str, Any]) -> None:
         """A Ringover webhook about this call (the registry matched it by call id)."""
@@ -333,7 +339,8 @@ class CallSession:
         latencies["stt_wait_ms"] = round((time.monotonic() - t0) * 1000, 1)
         text = transcript.text.strip()
         self._spawn(self._record("add_event", "utterance", {
-            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text}))
+            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text,
+            "confidence": transcript.confidence}))
         turn["transcript"] = text
         t1 = time.monotonic()
         try:
@@ -401,17 +408,18 @@ class CallSession:
                 interrupted = not await self._say(action, reply_from, turn)
                 reply_from = None
             elif isinstance(action, act.Play) and not interrupted:
-                await self.outbox.send(PlayEvent(file=action.url))
+                await self.outbox.send(media.PlayUrl(action.url))
             elif isinstance(action, act.Transfer):
-                await self.outbox.send(TransferEvent(data=action.number))
+                await self.outbox.send(media.Transfer(action.number))
                 self.ended = True
                 self.outcome = "transfer"
             elif isinstance(action, act.SendDigits):
-                await self.outbox.send(DigitsEvent.for_digits(action.digits))
+                await self.outbox.send(media.SendDigits(action.digits))
             elif isinstance(action, act.Break):
                 if self.speaker.speaking:
                     self._break("flow")
             elif isinstance(action, act.Hangup):
+                await self.outbox.send(media.Hangup(action.reason or "hangup"))
                 self.ended = True
                 self.hangup_requested = True
                 self.outcome = "error" if "error" in action.reason else "hangup"

@@ -14,7 +14,7 @@ from typing import TextIO
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
 from voicebot.flow.convtest import run_file
 from voicebot.flow.engine import CallState, FlowEngine
-from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
+from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
 from voicebot.flow.graph import to_dot, to_mermaid
 from voicebot.flow.loader import FlowError, expand_paths, load_flow, validate_paths
 from voicebot.types import NLUFunction
@@ -115,10 +115,11 @@ def chat_main(
             print(_CHAT_HELP, file=output)
             continue
         else:
-            result = nlu(line, engine.expectation(state))
-            if result.intent:
-                print(f"  (intent {result.intent} {result.confidence:.2f})", file=output)
-            event = UserInput(result)
+            event = understood(nlu, line, engine.expectation(state))
+            if isinstance(event, TurnFailed):
+                print(f"  (nlu failed: {event.message})", file=output)
+            elif event.nlu.intent:
+                print(f"  (intent {event.nlu.intent} {event.nlu.confidence:.2f})", file=output)
         state, actions = engine.step(state, event)
         show(state, actions)
     return 0

@@ -135,6 +135,8 @@ NO = [
 
 # ---- intent matching (voicebot.nlu.similarity) --------------------------------------------
 
+# Endings stripped (the first that fits) so "billing" meets "bill" and "calls" meets "call".
+STEM_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 # Words that make two sentences look alike without saying what the caller wants.
 STOPWORDS = frozenset(
     "i me my we our you your a an the to of for in on at is am are was be been would could "
