@@ -218,5 +218,23 @@ def test_a_delivery_acknowledged_by_a_dying_worker_is_applied_by_the_other(share
     assert left == []
 
 
+def test_webhooks_waiting_for_a_worker_are_bounded_like_in_one_process(shared) -> None:
+    async def run() -> tuple[list, list, list, int]:
+        async with worker(shared, "a", max_pending_calls=2, max_events_per_call=2) as a:
+            for call_id in ("w1", "w2", "w3"):  # w1, the oldest, is forgotten for w3
+                await a.on_webhook("ringing", call_id, {"call_id": call_id})
+            for _ in range(3):  # the third is one too many for one call
+                await a.on_webhook("ringing", "w2", {"call_id": "w2"})
+            got = []
+            for call_id in ("w1", "w2", "w3"):
+                await a.claim(call_id)
+                got.append([n for n, _ in a.attach(call_id, Sink(call_id))])
+            return got[0], got[1], got[2], a.dropped_events
+
+    w1, w2, w3, dropped = asyncio.run(run())
+    assert w1 == [] and w2 == ["ringing", "ringing"] and w3 == ["ringing"]
+    assert dropped == 2
+
+
 async def _true(value: bool) -> bool:
     return value

@@ -229,7 +229,7 @@ class ClusterRegistry(CallRegistry):
         try:
             routed = await self.directory.route(
                 name, call_id, data, max_pending=self.max_events_per_call,
-                pending_ttl_s=self.max_pending_age_s)
+                pending_ttl_s=self.max_pending_age_s, max_waiting_calls=self.max_pending_calls)
         except (RedisError, OSError) as exc:
             log.error("call %s: directory unreachable, keeping webhook %s here: %r",
                       call_id, name, exc)
