@@ -501,6 +501,32 @@ def machine() -> dict[str, Any]:
             "loadavg": [round(x, 2) for x in os.getloadavg()]}
 
 
+def render(report: dict[str, Any]) -> str:
+    """The markdown table docs/benchmarks.md shows, from a result file."""
+    m = report["machine_before"]
+    lines = [
+        f"Measured on {m['cpu']}, {m['cpus']} CPUs, `ulimit -n` {m['ulimit_n']}, load average "
+        f"{m['loadavg'][0]} before and {report['machine_after']['loadavg'][0]} after (a shared "
+        f"machine: other work ran beside it), default limits; flood of {report['flood']:,} "
+        f"connections held {report['hold_s']:g} s.",
+        "",
+        "| attack | legitimate calls answered (first audio, s) | /healthz during | "
+        "server peak RSS (before) | what the attacker got |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        audio = ", ".join("—" if a is None else f"{a:.2f}" for a in r["legit_first_audio_s"])
+        health = ", ".join(f"{k}×{v}" if k != "0" else f"no answer×{v}"
+                           for k, v in r["healthz_during"].items())
+        got = {k: v for k, v in r.items() if k not in _SHOWN | {
+            "healthz_during", "alive", "counters", "legit_calls_answered"}}
+        got.update({k.removeprefix("voicebot_"): int(v) for k, v in r["counters"].items()})
+        detail = "; ".join(f"{k}: {v}" for k, v in got.items()) or "—"
+        lines.append(f"| {r['attack']} | {r['legit_calls_answered']} ({audio}) | {health} | "
+                     f"{r['peak_rss_mb']:.0f} MB ({r['rss_before_mb']:.0f}) | {detail} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flood", type=int, default=20000, help="silent connections")
@@ -508,7 +534,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="run only these attacks (and no file)")
     parser.add_argument("--seed", type=int, default=1, help="for the generated inputs")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "hostile.json"))
+    parser.add_argument("--render", metavar="FILE", help="print FILE's results as markdown")
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(Path(args.render).read_text())))
+        return
     RNG.seed(args.seed)
     before = machine()
     print(f"machine: {before['cpu']}, {before['cpus']} CPUs, ulimit -n {before['ulimit_n']}, "
@@ -538,6 +568,7 @@ def main() -> None:
         return
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    print(render(report))
     print(f"wrote {args.out}")
 
 
