@@ -1,13 +1,18 @@
-"""NLU accuracy on caller paraphrases of the example flows' intents and slots.
+"""NLU accuracy on what callers say, in their own words, to flows for six businesses.
 
-    .venv/bin/python bench/nlu_accuracy.py [--plugins examples,embeddings,regex]
-                                           [--llm-url http://127.0.0.1:8080/v1 --llm-model m]
+    .venv/bin/python bench/nlu_accuracy.py                 # test split -> docs/benchmarks/
+    .venv/bin/python bench/nlu_accuracy.py --split dev     # look at dev (tuning) figures
+    .venv/bin/python bench/nlu_accuracy.py --tune embeddings-e5   # calibrate on dev only
+    .venv/bin/python bench/nlu_accuracy.py --llm-url http://127.0.0.1:8080/v1
 
-Each utterance in bench/data/nlu_paraphrases.yaml is parsed with the expectation that
-the flow engine gives for its state, then labelled the way the engine reads the result:
-the intent if its confidence reaches the flow's `min_confidence`, else the state's slot
-if the utterance fills it, else no-match. Prints accuracy per flow and overall, a
-confusion table, the misses, and the time per utterance, for each plugin.
+The utterances (bench/data/domains/*.callers.yaml) were written apart from the flows'
+examples, and split dev/test by hash (bench/nlu_data.py). Each is parsed with the
+expectation the flow engine gives for its state and labelled as the engine reads the
+result. Per NLU and per domain: accuracy; wrong-intent rate (in-scope utterances sent to
+another intent: a caller transferred to the wrong desk); out-of-scope recall (no-match on
+what no intent covers); parse p50/p95; memory the NLU adds. Each NLU runs in its own
+process so its memory is its own. Results go to docs/benchmarks/nlu_accuracy.json and
+the section of docs/benchmarks.md between its markers (bench/nlu_report.py).
 """
 
 from __future__ import annotations
@@ -15,200 +20,231 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import itertools
+import json
+import os
 import platform
-import statistics
+import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voicebot.flow import slots  # noqa: E402
-from voicebot.flow.engine import CallState, FlowEngine  # noqa: E402
-from voicebot.flow.loader import load_flow  # noqa: E402
-from voicebot.plugins.base import Expectation  # noqa: E402
-from voicebot.plugins.registry import PluginConfigError, PluginRegistry  # noqa: E402
+from bench.nlu_data import Case, FlowStates, domain_cases  # noqa: E402
+from bench.nlu_report import GOALS, write_docs  # noqa: E402
+from voicebot.plugins.registry import PluginRegistry  # noqa: E402
 
-DATA = ROOT / "bench" / "data" / "nlu_paraphrases.yaml"
+RESULT = ROOT / "docs" / "benchmarks" / "nlu_accuracy.json"
 
-
-@dataclass
-class Case:
-    flow: str
-    state: str
-    text: str
-    expected: str  # intent name, "none", or "slot"
-    value: Any = None  # the slot value when expected == "slot"
+# NLU name -> (plugin, options). "embeddings" is the default stack (e5).
+NLUS: dict[str, tuple[str, dict[str, Any]]] = {
+    "examples": ("examples", {}),
+    "embeddings-e5": ("embeddings", {"encoder": "e5"}),
+    "embeddings-minilm": ("embeddings", {"encoder": "minilm"}),
+    "embeddings-e5-words-first": ("embeddings", {"encoder": "e5", "words_first": True}),
+}
 
 
-@dataclass
-class Outcome:
-    case: Case
-    predicted: str
-    value: Any
-    seconds: float
-
-    @property
-    def correct(self) -> bool:
-        if self.case.expected == "slot":
-            return self.predicted == "slot" and self.value == self.case.value
-        return self.predicted == self.case.expected
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
-def load_cases(path: Path) -> list[Case]:
-    cases = []
-    for block in yaml.safe_load(path.read_text(encoding="utf-8")):
-        for label, texts in block["expect"].items():
-            if label.startswith("slot:"):
-                expected, value = "slot", yaml.safe_load(label[len("slot:"):])
-            else:
-                expected, value = label, None
-            for text in texts:
-                cases.append(Case(block["flow"], block["state"], text, expected, value))
-    return cases
+def build(name: str, llm_url: str | None, overrides: dict[str, Any] | None = None) -> Any:
+    registry = PluginRegistry([], root=ROOT)
+    if name == "llm":
+        return registry.create("nlu", "llm", {"base_url": llm_url, "timeout": 30.0})
+    plugin, options = NLUS[name]
+    return registry.create("nlu", plugin, {**options, **(overrides or {})})
 
 
-class FlowStates:
-    """Expectations and slot reading exactly as the flow engine does them."""
-
-    def __init__(self) -> None:
-        self.flows: dict[str, Any] = {}
-        self.engines: dict[str, FlowEngine] = {}
-
-    def engine(self, name: str) -> FlowEngine:
-        if name not in self.engines:
-            flow = load_flow(ROOT / "flows" / f"{name}.yaml")
-            self.flows[name] = flow
-            self.engines[name] = FlowEngine(flow)
-        return self.engines[name]
-
-    def expectation(self, case: Case) -> Expectation:
-        return self.engine(case.flow).expectation(CallState(state=case.state))
-
-    def label(self, case: Case, result: Any, expectation: Expectation) -> tuple[str, Any]:
-        flow = self.flows[case.flow]
-        offered = {i.name for i in expectation.intents}
-        if (result.intent in offered
-                and result.confidence >= flow.defaults.min_confidence):
-            return result.intent, None
-        collect = flow.states[case.state].collect
-        if collect is not None:
-            value = slots.from_text(collect, result.text, result.entities)
-            if value is not None:
-                return "slot", value
-        return "none", None
-
-
-async def run_plugin(plugin: Any, cases: list[Case], states: FlowStates) -> list[Outcome]:
-    plugin.load()
-    outcomes = []
+async def parse_all(plugin: Any, cases: list[Case], states: FlowStates) -> list[dict[str, Any]]:
+    rows = []
     is_async = inspect.iscoroutinefunction(plugin.parse)
     for case in cases:
         expectation = states.expectation(case)
         start = time.perf_counter()
-        if is_async:
-            result = await plugin.parse(case.text, expectation)
-        else:
-            result = plugin.parse(case.text, expectation)
+        result = (await plugin.parse(case.text, expectation) if is_async
+                  else plugin.parse(case.text, expectation))
         seconds = time.perf_counter() - start
-        predicted, value = states.label(case, result, expectation)
-        outcomes.append(Outcome(case, predicted, value, seconds))
-    return outcomes
+        got, value = states.label(case, result, expectation)
+        correct = got == case.expected and (got != "slot" or value == case.value)
+        rows.append({"domain": case.domain, "state": case.state, "text": case.text,
+                     "expected": case.expected, "want": case.value, "got": got,
+                     "value": value, "correct": correct, "ms": seconds * 1000})
+    return rows
 
 
-def confusion(outcomes: list[Outcome]) -> str:
-    labels = sorted({o.case.expected for o in outcomes} | {o.predicted for o in outcomes},
-                    key=lambda x: (x in ("none", "slot"), x))
-    counts = Counter((o.case.expected, o.predicted) for o in outcomes)
-    width = max(len(x) for x in labels) + 1
-    head = "expected \\ got".ljust(width + 4) + "".join(x[:9].rjust(10) for x in labels)
-    rows = [head]
-    for exp in labels:
-        if not any(o.case.expected == exp for o in outcomes):
-            continue
-        rows.append(exp.ljust(width + 4)
-                    + "".join(str(counts[(exp, got)] or ".").rjust(10) for got in labels))
-    return "\n".join(rows)
+def metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    in_scope = [r for r in rows if r["expected"] != "none"]
+    oos = [r for r in rows if r["expected"] == "none"]
+    wrong = [r for r in in_scope if r["got"] not in ("none", "slot", r["expected"])
+             or (r["expected"] == "slot" and r["got"] not in ("none", "slot"))]
+    return {
+        "n": len(rows),
+        "accuracy": sum(r["correct"] for r in rows) / max(len(rows), 1),
+        "wrong_intent": len(wrong) / max(len(in_scope), 1),
+        "oos_recall": sum(r["got"] == "none" for r in oos) / len(oos) if oos else None,
+        "in_scope": len(in_scope),
+        "out_of_scope": len(oos),
+    }
 
 
-def report(name: str, outcomes: list[Outcome], show_misses: int) -> dict[str, Any]:
-    by_flow: dict[str, list[Outcome]] = defaultdict(list)
-    for o in outcomes:
-        by_flow[o.case.flow].append(o)
-    total = sum(o.correct for o in outcomes) / len(outcomes)
-    times = sorted(o.seconds for o in outcomes)
-    p95 = times[int(0.95 * (len(times) - 1))]
-    print(f"\n== nlu plugin {name!r}: accuracy {total:.1%} on {len(outcomes)} utterances ==")
-    for flow, group in sorted(by_flow.items()):
-        acc = sum(o.correct for o in group) / len(group)
-        print(f"  {flow:<16} {acc:6.1%}  ({len(group)} utterances)")
-    wrong_value = sum(o.case.expected == "slot" == o.predicted and not o.correct
-                      for o in outcomes)
-    print(f"  time per utterance: median {statistics.median(times) * 1000:.2f} ms, "
-          f"p95 {p95 * 1000:.2f} ms; slot filled with a wrong value: {wrong_value}")
-    print(confusion(outcomes))
-    misses = [o for o in outcomes if not o.correct]
-    for o in misses[:show_misses]:
-        want = f"slot={o.case.value!r}" if o.case.expected == "slot" else o.case.expected
-        got = f"slot={o.value!r}" if o.predicted == "slot" else o.predicted
-        print(f"  miss [{o.case.flow}/{o.case.state}] {o.case.text!r}: want {want}, got {got}")
-    return {"plugin": name, "accuracy": total, "n": len(outcomes),
-            "median_ms": statistics.median(times) * 1000, "p95_ms": p95 * 1000}
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
-# Named option sets worth comparing, usable in --plugins beside the plugin names.
-VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "embeddings-only": ("embeddings", {"words_first": False}),
-}
+def worker(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
+    """One NLU in this process: load it, parse every case of the split, measure."""
+    cases = [c for c in domain_cases() if c.split == split or split == "all"]
+    states = FlowStates()
+    for case in cases:  # flows parsed before the baseline: they are not the NLU's memory
+        states.expectation(case)
+    before = rss_mb()
+    start = time.perf_counter()
+    plugin = build(name, llm_url)
+    plugin.load()
+    load_s = time.perf_counter() - start
+    rows = asyncio.run(parse_all(plugin, cases, states))
+    by_domain: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_domain[row["domain"]].append(row)
+    times = [r["ms"] for r in rows]
+    return {
+        "nlu": name, "split": split, "overall": metrics(rows),
+        "domains": {d: metrics(rs) for d, rs in sorted(by_domain.items())},
+        "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
+        "load_s": load_s, "memory_mb": rss_mb() - before,
+        "misses": [{k: r[k] for k in ("domain", "state", "text", "expected", "want", "got",
+                                      "value")} for r in rows if not r["correct"]],
+    }
 
 
-def build(registry: PluginRegistry, name: str, args: argparse.Namespace) -> Any:
-    if name in VARIANTS:
-        plugin, options = VARIANTS[name]
-        return registry.create("nlu", plugin, options)
-    if name == "llm":
-        return registry.create("nlu", "llm", {"base_url": args.llm_url, "model": args.llm_model,
-                                              "timeout": 30.0})
-    return registry.create("nlu", name, {})
+def run_isolated(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--worker", name, "--split", split]
+    if llm_url:
+        command += ["--llm-url", llm_url]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def tune(name: str) -> None:
+    """Grid-search threshold and margin on the dev split only; print the best few."""
+    cases = [c for c in domain_cases() if c.split == "dev"]
+    states = FlowStates()
+    plugin = build(name, None)
+    plugin.load()
+    memo: dict[str, Any] = {}
+    embed = plugin.embed
+
+    def cached(texts: list[str]) -> Any:  # each utterance is embedded once for the grid
+        key = "\n".join(texts)
+        if key not in memo:
+            memo[key] = embed(texts)
+        return memo[key]
+
+    plugin.embed = cached
+    base = plugin.threshold
+    scored = []
+    grid_t = [round(base + d / 100, 3) for d in range(-12, 13)]
+    grid_m = [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08]
+    grid_s = [0.0, 0.03, 0.06, 0.1, 0.15]
+    for threshold, margin, slot_margin in itertools.product(grid_t, grid_m, grid_s):
+        plugin.threshold, plugin.margin, plugin.slot_margin = threshold, margin, slot_margin
+        m = metrics(asyncio.run(parse_all(plugin, cases, states)))
+        # Accuracy first, but a wrong intent costs a caller twice what a re-prompt does.
+        value = m["accuracy"] - m["wrong_intent"]
+        scored.append((value, threshold, margin, slot_margin, m))
+    scored.sort(key=lambda s: -s[0])
+    print(f"{name}: best on dev ({len(cases)} utterances) by accuracy - wrong-intent rate")
+    for value, threshold, margin, slot_margin, m in scored[:8]:
+        print(f"  threshold {threshold:.3f} margin {margin:.3f} slot_margin {slot_margin:.2f}: "
+              f"acc {m['accuracy']:.1%} wrong {m['wrong_intent']:.1%} "
+              f"oos {m['oos_recall']:.1%}  ({value:.3f})")
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def show(result: dict[str, Any], misses: int) -> None:
+    o = result["overall"]
+    print(f"\n== {result['nlu']} on {result['split']}: accuracy {o['accuracy']:.1%}, wrong "
+          f"intent {o['wrong_intent']:.1%}, out-of-scope recall {o['oos_recall']:.1%}; "
+          f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, "
+          f"+{result['memory_mb']:.0f} MB, load {result['load_s']:.2f} s")
+    for domain, m in result["domains"].items():
+        print(f"   {domain:<8} {m['accuracy']:6.1%}  wrong {m['wrong_intent']:5.1%}  "
+              f"oos {m['oos_recall']:6.1%}  ({m['n']})")
+    for miss in result["misses"][:misses]:
+        want = f"slot={miss['want']!r}" if miss["expected"] == "slot" else miss["expected"]
+        got = f"slot={miss['value']!r}" if miss["got"] == "slot" else miss["got"]
+        print(f"   miss [{miss['domain']}/{miss['state']}] {miss['text']!r}: want {want}, "
+              f"got {got}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plugins", default="examples,embeddings,embeddings-only,regex",
-                        help="comma-separated NLU plugin names (default: %(default)s)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--nlus", default="examples,embeddings-minilm,embeddings-e5,"
+                        "embeddings-e5-words-first", help="comma-separated (default: %(default)s)")
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="test")
     parser.add_argument("--llm-url", default=None, help="also run the llm plugin against this")
-    parser.add_argument("--llm-model", default="local")
-    parser.add_argument("--data", default=str(DATA))
-    parser.add_argument("--misses", type=int, default=15, help="misses to print per plugin")
+    parser.add_argument("--misses", type=int, default=10, help="misses to print per NLU")
+    parser.add_argument("--tune", metavar="NLU", help="calibrate this NLU on dev and stop")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-
-    cases = load_cases(Path(args.data))
-    names = [n for n in args.plugins.split(",") if n]
-    if args.llm_url and "llm" not in names:
-        names.append("llm")
-    registry = PluginRegistry(["plugins.regex_nlu:RegexNLU"], root=ROOT)
-    states = FlowStates()
-    print(f"{len(cases)} utterances from {args.data}; "
-          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    summary = []
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.split, args.llm_url)))
+        return 0
+    if args.tune:
+        tune(args.tune)
+        return 0
+    names = [n for n in args.nlus.split(",") if n] + (["llm"] if args.llm_url else [])
+    cases = domain_cases()
+    before = machine()
+    print(f"{len(cases)} utterances ({sum(c.split == 'dev' for c in cases)} dev, "
+          f"{sum(c.split == 'test' for c in cases)} test); {before['cpu']}, "
+          f"load {before['loadavg']}")
+    results = []
     for name in names:
-        try:
-            plugin = build(registry, name, args)
-            outcomes = asyncio.run(run_plugin(plugin, cases, states))
-        except (PluginConfigError, RuntimeError, OSError) as exc:
-            print(f"\n== nlu plugin {name!r}: skipped: {exc}")
-            continue
-        summary.append(report(name, outcomes, args.misses))
-    print("\nplugin            accuracy   median ms   p95 ms")
-    for row in summary:
-        print(f"{row['plugin']:<16} {row['accuracy']:9.1%} {row['median_ms']:11.2f} "
-              f"{row['p95_ms']:8.2f}")
+        result = run_isolated(name, args.split, args.llm_url)
+        show(result, args.misses)
+        results.append(result)
+    if args.no_write or args.split != "test":
+        return 0
+    report = {
+        "bench": "nlu_accuracy", "command": "bench/nlu_accuracy.py " + " ".join(argv or []),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {**before, "loadavg_end": machine()["loadavg"]},
+        "data": {"utterances": len(cases), "dev": sum(c.split == "dev" for c in cases),
+                 "test": sum(c.split == "test" for c in cases),
+                 "domains": sorted({c.domain for c in cases})},
+        "goals": GOALS, "default": "embeddings-e5", "results": results,
+    }
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_docs(report)
+    print(f"\nwrote {RESULT.relative_to(ROOT)} and docs/benchmarks.md")
     return 0
 
 

@@ -80,9 +80,15 @@ async def one_call(url: str, kind: str, rng: random.Random, agent) -> bool:  # t
     return await _raw_call(url, rng, kind)
 
 
+# /debug/tasks is behind the records token (it names calls).
+RECORDS_TOKEN = "soak-records-token"
+
+
 def debug_tasks(http: str) -> dict | None:
+    request = urllib.request.Request(http + "/debug/tasks",
+                                     headers={"Authorization": f"Bearer {RECORDS_TOKEN}"})
     try:
-        with urllib.request.urlopen(http + "/debug/tasks", timeout=5) as r:
+        with urllib.request.urlopen(request, timeout=5) as r:
             return json.loads(r.read())
     except (urllib.error.HTTPError, OSError, ValueError):
         return None
@@ -182,7 +188,7 @@ def main() -> None:
     print(f"soak: {args.calls} calls after {args.warmup} warm-up; blocks of 100 with "
           f"{args.sequential_per_block} sequential, the rest {args.concurrency} at a time; "
           f"mix {KINDS}; load average {os.getloadavg()[0]:.1f}", flush=True)
-    with running_server(Path(FLOW)) as srv:
+    with running_server(Path(FLOW), records={"token": RECORDS_TOKEN}) as srv:
         asyncio.run(soak(srv, args.calls, args.warmup, args.concurrency,
                          args.sequential_per_block, args.seed))
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import re
-import threading
 import time
 import uuid
-from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,27 +16,36 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from voicebot.audio.frame import AudioFrame
+from voicebot.call.cluster import ClusterRegistry
+from voicebot.call.flow_catalog import FlowCatalog
 from voicebot.call.outbox import Outbox
+from voicebot.call.recording import sweep_forever
 from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
 from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
+from voicebot.store.feed import FeedingStore
 from voicebot.store.records import CallStore
-from voicebot.telephony.inbound import InboundDecoder
+from voicebot.telephony.control import clean_id
+from voicebot.telephony.inbound import InboundDecoder, UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.console_routes import console_router
+from voicebot.web.debug_routes import make_debug_router
+from voicebot.web.health_routes import make_health_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
 log = logging.getLogger(__name__)
 
 # Query-string keys a media server may use to tell us about the call (docs/protocol.md).
-CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction")
+CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction", "flow")
 
 
 def create_app(config: Config, services: Services | None = None) -> FastAPI:
     services = services or Services.build(config)
     _open_records(services)
+    services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
     app = FastAPI(title="voicebot")
     webhooks = make_webhook_router(
         services.calls, services.store, config.webhooks.key,
@@ -48,10 +54,19 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
         log.info("voicebot ready: flow %s", config.flow)
+        sweeper = None
+        if config.recording.enabled:
+            sweeper = asyncio.create_task(sweep_forever(
+                config.resolve(config.recording.path), config.recording.retention_days),
+                name="recording-sweeper")
         yield
+        if sweeper is not None:
+            sweeper.cancel()
         await webhooks.processor.aclose()
+        await services.calls.aclose()
         await services.store.aclose()
         if services.ringover is not None:
             await services.ringover.aclose()
@@ -61,6 +76,10 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
+    if config.console.enabled:
+        app.include_router(console_router(services))
+    app.include_router(make_debug_router(config.records.token))
+    app.include_router(make_health_router(services))
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -70,14 +89,6 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    @app.get("/debug/tasks")
-    async def debug_tasks() -> JSONResponse:
-        # Leaks show up here: once every call has ended only the server's own tasks remain.
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        kinds = Counter(re.sub(r"[-_][0-9a-f-]{6,}$|-\d+$", "", t.get_name()) for t in tasks)
-        return JSONResponse({"tasks": len(tasks), "by_name": dict(kinds),
-                             "threads": threading.active_count()})
 
     @app.websocket(config.server.media_path)
     async def media(ws: WebSocket) -> None:
@@ -112,19 +123,25 @@ async def _media(ws: WebSocket, services: Services) -> None:
         return
     await ws.accept()
     q = ws.query_params
-    decoder = InboundDecoder(
-        default_encoding=q.get("encoding", cfg.inbound.default_encoding),
-        default_rate=int(q.get("sample_rate", cfg.inbound.default_sample_rate)),
-        dtmf_payload_type=cfg.inbound.dtmf_payload_type,
-        max_frame_bytes=cfg.inbound.max_frame_bytes,
-    )
+    try:
+        decoder = InboundDecoder(
+            default_encoding=q.get("encoding", cfg.inbound.default_encoding),
+            default_rate=q.get("sample_rate", cfg.inbound.default_sample_rate),
+            dtmf_payload_type=cfg.inbound.dtmf_payload_type,
+            max_frame_bytes=cfg.inbound.max_frame_bytes,
+        )
+    except UnsupportedMedia as exc:  # 1003: "unsupported data", with the accepted list
+        metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
+        await ws.close(code=1003, reason=str(exc)[:120])
+        return
     outbox = Outbox(ws.send_text)
     outbox.start()
-    call: dict[str, Any] = {k: q[k] for k in CALL_KEYS if k in q}
+    call: dict[str, Any] = {k: clean_id(q[k]) for k in CALL_KEYS if k in q}
     # Provisional until a start message names the call; logs carry it from the first frame.
     call_id_var.set(call.get("call_id") or "pending")
     session: CallSession | None = None
     reason = "disconnect"
+    close_code = 1000
     waiter: asyncio.Task[None] | None = None
     bucket = _TokenBucket(cfg.inbound.max_messages_per_s, burst_s=2.0)
     drops = _DropCounter(metrics)
@@ -151,6 +168,10 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 items = decoder.feed_binary(data)
             elif text is not None:
                 control = decoder.feed_text(text)
+                if decoder.refused:
+                    metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
+                    reason, close_code = "unsupported_media", 1003
+                    break
                 kind = type(control).__name__
                 if kind == "StartMessage":
                     call.update(_start_fields(control))
@@ -185,11 +206,13 @@ async def _media(ws: WebSocket, services: Services) -> None:
             if services.calls is not None:
                 services.calls.detach(session.call_id)
         await outbox.close(drain_timeout=0.5)
-        # Every way out of a call ends with a clean close (1000), not a dropped connection.
+        # Every way out of a call ends with a clean close (1000, or 1003 for media we
+        # cannot decode), not a dropped connection.
         if (ws.application_state == WebSocketState.CONNECTED
                 and ws.client_state == WebSocketState.CONNECTED):
             try:
-                await ws.close(code=1000, reason=reason[:120])
+                detail = decoder.refused if close_code == 1003 else reason
+                await ws.close(code=close_code, reason=(detail or reason)[:120])
             except Exception:  # the peer may be gone already
                 log.debug("close after %s failed", reason)
 
@@ -254,6 +277,7 @@ async def _start_session(services: Services, call: dict[str, Any], outbox: Outbo
     call.setdefault("to_number", call.pop("to", None))
     pending: list[tuple[str, dict[str, Any]]] = []
     if services.calls is not None:
+        await services.calls.claim(call_id)  # in a cluster: this worker now holds the call
         call.update({k: v for k, v in services.calls.call_data(call_id).items() if v})
     if services.ringover is not None and call.get("from_number"):
         try:
@@ -262,6 +286,12 @@ async def _start_session(services: Services, call: dict[str, Any], outbox: Outbo
         except Exception as exc:  # context is a nicety; the call goes on without it
             log.info("caller context unavailable: %r", exc)
     session = CallSession(services, call_id, call, outbox)
+    chosen = services.flows.engine(call.get("flow")) if services.flows is not None else None
+    if chosen is not None:
+        session.engine = chosen
+    elif call.get("flow"):
+        log.info("no flow %r beside the served one; serving the served flow", call["flow"])
+    session.call["flow"] = session.engine.flow.name  # the record says which flow ran
     if services.calls is not None:
         pending = services.calls.attach(call_id, session)
     await session.start()
@@ -287,11 +317,16 @@ async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbo
 
 def _open_records(services: Services) -> None:
     cfg = services.config
-    path: str | Path = cfg.store.path
-    if path != ":memory:":
-        path = cfg.resolve(cfg.store.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-    services.store = CallStore(path)
-    services.calls = CallRegistry(services.store)
+    target: str | Path = cfg.store.url or cfg.store.path
+    if target == cfg.store.path and target != ":memory:":
+        target = cfg.resolve(cfg.store.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    # Every record write also goes to the live feed (the console's live view).
+    services.store = FeedingStore(CallStore(target), services.feed)
+    cluster = cfg.cluster
+    services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
+        services.store, cluster.redis_url, worker_id=cluster.worker_id,
+        key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
+        worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s, metrics=services.metrics)
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)

@@ -12,6 +12,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
+from importlib import metadata  # noqa: E402
 from typing import Any  # noqa: E402
 
 from voicebot.logs import setup_logging  # noqa: E402
@@ -23,13 +24,15 @@ def _serve(args: argparse.Namespace) -> int:
     from voicebot.flow.loader import FlowError
     from voicebot.plugins.registry import PluginConfigError
     from voicebot.server import serve
+    from voicebot.store.schema import SchemaError
 
     try:
         config = load_config(args.config)
         if args.flow:
             config.flow = args.flow
         app = create_app(config)
-    except (ConfigError, FlowError, PluginConfigError) as exc:
+    except (ConfigError, FlowError, PluginConfigError, SchemaError, ConnectionError) as exc:
+        # ConnectionError: the records database or Redis named in config is unreachable.
         print(f"voicebot: cannot start: {exc}", file=sys.stderr)
         return 2
     host = args.host or config.server.host
@@ -74,25 +77,55 @@ def _add_simulate(sub: Any) -> None:
     p.set_defaults(func=_simulate)
 
 
+def _version() -> str:
+    try:
+        return metadata.version("voicebot")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"voicebot {_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show a traceback when a command fails unexpectedly")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
     _add_simulate(sub)
-    from voicebot.flow.tools import add_flow_subcommands
+    from voicebot.check import add_check_subcommand
+    from voicebot.flow_cli import add_flow_subcommands
     from voicebot.plugins.cli import add_plugins_subcommand
+    from voicebot.scaffold import add_init_subcommand
     from voicebot.store.cli import add_calls_subcommands
 
     add_flow_subcommands(sub)
+    add_check_subcommand(sub)
+    add_init_subcommand(sub)
     add_plugins_subcommand(sub)
     add_calls_subcommands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 ok, 1 problems found (or an unexpected failure), 2 usage (argparse)."""
     args = build_parser().parse_args(argv)
     setup_logging(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `voicebot plugins | head`: the reader is gone, which is not our failure. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"voicebot: error: {exc or type(exc).__name__} "
+              "(run with --debug to see where)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

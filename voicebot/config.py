@@ -7,12 +7,15 @@ plugin registry against each plugin's own Options model.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
 
 
 class _Section(BaseModel):
@@ -98,6 +101,34 @@ class BargeInConfig(_Section):
 
 class StoreConfig(_Section):
     path: str = "var/calls.sqlite3"
+    url: str | None = Field(
+        default=None, pattern=r"^postgres(ql)?://",
+        description="postgresql://user@host/db: the records in PostgreSQL, shared by every "
+        "worker of a scaled deployment (docs/scaling.md); when set, `path` is not used.",
+    )
+
+
+class ClusterConfig(_Section):
+    """Several workers behind one address (docs/scaling.md). Without `redis_url` the
+    process is alone: calls and their webhooks meet in memory."""
+
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
+    worker_id: str | None = Field(
+        default=None, description="This worker's name in the call directory; default "
+        "host-pid-random, unique per process.")
+    key_prefix: str = Field(default="voicebot:", description="Keys in Redis start with this.")
+    heartbeat_s: float = Field(default=1.0, gt=0, description="How often a worker says alive.")
+    worker_ttl_s: float = Field(
+        default=5.0, gt=0, description="A worker silent this long is dead: its calls are "
+        "closed as failed by the others (within worker_ttl_s + sweep_s).")
+    sweep_s: float = Field(default=1.0, gt=0, description="How often workers look for dead ones.")
+
+    @model_validator(mode="after")
+    def _ttl_outlives_heartbeats(self) -> ClusterConfig:
+        if self.worker_ttl_s < 2 * self.heartbeat_s:
+            raise ValueError("worker_ttl_s must be at least twice heartbeat_s, or a busy "
+                             "worker that is only late would be declared dead")
+        return self
 
 
 class WebhooksConfig(_Section):
@@ -107,6 +138,27 @@ class WebhooksConfig(_Section):
 
 class RecordsConfig(_Section):
     token: str | None = None
+
+
+class RecordingConfig(_Section):
+    enabled: bool = Field(
+        default=False, description="Record calls (stereo WAV: caller left, bot right). Tell "
+        "callers: recording usually needs their consent (docs/recording.md)."
+    )
+    path: str = Field(default="var/recordings", description="Folder for the WAV files.")
+    retention_days: float = Field(
+        default=30, gt=0, description="Recordings older than this are deleted (checked hourly)."
+    )
+    sample_rate: Literal[8000, 16000] = Field(
+        default=8000, description="8000 is the telephone's own bandwidth; 16000 doubles the size."
+    )
+
+
+class ConsoleConfig(_Section):
+    enabled: bool = Field(
+        default=True, description="Serve /console and /console/phone (behind records.token; "
+        "without a token, to this machine's own browser only)."
+    )
 
 
 class RingoverConfig(_Section):
@@ -127,8 +179,11 @@ class Config(_Section):
     speak: SpeakConfig = SpeakConfig()
     barge_in: BargeInConfig = BargeInConfig()
     store: StoreConfig = StoreConfig()
+    cluster: ClusterConfig = ClusterConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     records: RecordsConfig = RecordsConfig()
+    recording: RecordingConfig = RecordingConfig()
+    console: ConsoleConfig = ConsoleConfig()
     ringover: RingoverConfig = RingoverConfig()
     # Where relative paths in this file are resolved from.
     base_dir: Path = Path(".")
@@ -160,20 +215,24 @@ def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
 
 
 def load_config(path: str | Path | None, environ: dict[str, str] | None = None) -> Config:
+    """The configuration, or ConfigError naming `file:line:col` of every wrong key, with a
+    "did you mean" for a misspelt one."""
     data: dict[str, Any] = {}
     base = Path(".")
+    source: SourceMap | None = None
     if path is not None:
         p = Path(path)
-        try:
-            text = p.read_text()
-        except OSError as exc:
-            raise ConfigError(f"{p}: cannot read config: {exc.strerror}") from exc
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        text, problem = read_yaml_text(p)
+        if text is None:
+            assert problem is not None
+            raise ConfigError(f"{p}:{problem.mark.line}:{problem.mark.column}: {problem.message}")
+        parsed, source, problems = parse_yaml(text, str(p))
+        if problems:
+            raise ConfigError("\n".join(f"{p}:{x.mark.line}:{x.mark.column}: {x.message}"
+                                         for x in problems))
+        data = parsed or {}
         if not isinstance(data, dict):
-            raise ConfigError(f"{p}: the top level must be a mapping")
+            raise ConfigError(f"{p}:1:1: the top level must be a mapping")
         base = p.resolve().parent
     _apply_env(data, dict(os.environ if environ is None else environ))
     data.setdefault("base_dir", str(base))
@@ -182,6 +241,32 @@ def load_config(path: str | Path | None, environ: dict[str, str] | None = None) 
     except ValidationError as exc:
         lines = [f"{path or 'config'}: invalid configuration:"]
         for err in exc.errors():
-            where = ".".join(str(x) for x in err["loc"])
-            lines.append(f"  {where}: {err['msg']}")
+            loc = tuple(err["loc"])
+            where = ".".join(str(x) for x in loc)
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = f"unknown key '{loc[-1]}'" + _did_you_mean(str(loc[-1]),
+                                                                      _fields_at(loc[:-1]))
+            if source is not None:
+                mark = source.locate(loc, prefer_value=err["type"] != "extra_forbidden")
+                lines.append(f"{source.file}:{mark.line}:{mark.column}: {where}: {message}")
+            else:
+                lines.append(f"  {where}: {message}")
         raise ConfigError("\n".join(lines)) from exc
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the config schema allows at `loc` (for "did you mean")."""
+    model: Any = Config
+    for part in loc:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None or not (isinstance(field.annotation, type)
+                                 and issubclass(field.annotation, BaseModel)):
+            return []
+        model = field.annotation
+    return list(model.model_fields)
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

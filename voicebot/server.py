@@ -57,5 +57,9 @@ def serve(app: FastAPI, services: Services, host: str, port: int, log_level: str
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, ws_max_size=2**20,
         timeout_graceful_shutdown=5,
+        # uvicorn's own logging config would give its loggers handlers of their own; with
+        # none, their lines (the access log with its ?token=) go through ours: escaped,
+        # redacted, and rate-limited (voicebot/logs.py).
+        log_config=None,
     )
     DrainingServer(config, services, services.config.server.shutdown_grace_s).run()

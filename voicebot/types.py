@@ -30,6 +30,7 @@ class IntentSpec:
     examples: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)  # regular expressions
     synonyms: dict[str, list[str]] = field(default_factory=dict)
+    description: str = ""  # one line of what the caller means; "" when the flow gives none
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ from voicebot.telephony.g711 import ulaw_encode
 from voicebot.telephony.rtp import RtpPacket
 
 TOKEN = "media-secret-7f3a"
+RECORDS_TOKEN = "records-secret-2b9e"  # /debug/tasks is behind the records token
 
 
 def media_url(srv: dict[str, Any], token: str | None = TOKEN) -> str:
@@ -43,7 +44,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
 
 def server_tasks(srv: dict[str, Any]) -> int:
     """asyncio tasks alive in the server (GET /debug/tasks)."""
-    with urllib.request.urlopen(srv["http"] + "/debug/tasks", timeout=5) as r:
+    request = urllib.request.Request(srv["http"] + "/debug/tasks",
+                                     headers={"Authorization": f"Bearer {RECORDS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=5) as r:
         return int(json.loads(r.read())["tasks"])
 
 

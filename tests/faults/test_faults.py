@@ -18,6 +18,7 @@ import pytest
 import websockets
 
 from tests.faults.helpers import (
+    RECORDS_TOKEN,
     TOKEN,
     RawCaller,
     call_record,
@@ -53,6 +54,7 @@ def server():
              "options": {"hang_on": r"weather report", "hang_s": 6.0}},
         listen={"tts_timeout_s": TTS_TIMEOUT_S},
         server={"media_token": TOKEN},
+        records={"token": RECORDS_TOKEN},
     ) as srv:
         yield srv
 

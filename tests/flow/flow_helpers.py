@@ -10,7 +10,10 @@ from voicebot.flow.actions import Action, Say
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, UserInput
 from voicebot.flow.loader import Flow, load_flow
-from voicebot.flow.matching import match_nlu
+from voicebot.plugins.nlu_examples import ExamplesNLU
+
+# The NLU the flows are understood with in these tests: the server's default plugin.
+understand = ExamplesNLU().parse
 
 MINIMAL = """\
 name: mini
@@ -56,7 +59,7 @@ class FlowFiles:
 
 
 class Convo:
-    """Drive an engine like a caller: text through the default matcher, keys, silence."""
+    """Drive an engine like a caller: text through the default NLU, keys, silence."""
 
     def __init__(self, engine: FlowEngine, call: dict[str, Any] | None = None) -> None:
         self.engine = engine
@@ -69,7 +72,7 @@ class Convo:
         return self.actions
 
     def say(self, text: str) -> list[Action]:
-        return self.step(UserInput(match_nlu(text, self.engine.expectation(self.state))))
+        return self.step(UserInput(understand(text, self.engine.expectation(self.state))))
 
     def keys(self, digits: str) -> list[Action]:
         return self.step(Dtmf(digits))

@@ -13,9 +13,10 @@ from voicebot.flow.actions import TERMINAL
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.events import CallStart, Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
 from voicebot.flow.loader import load_flow
-from voicebot.flow.matching import match_nlu
 from voicebot.plugins.base import NLUResult
+from voicebot.plugins.nlu_examples import ExamplesNLU
 
+_NLU = ExamplesNLU()
 FLOWS = sorted(Path(__file__).resolve().parents[2].joinpath("flows").glob("*.yaml"))
 ENGINES = {path.stem: FlowEngine(load_flow(path)) for path in FLOWS}
 
@@ -43,7 +44,7 @@ events = st.one_of(
 def to_event(engine: FlowEngine, state: object, item: tuple[str, object]) -> Event:
     kind, value = item
     if kind == "say":
-        return UserInput(match_nlu(str(value), engine.expectation(state)))  # type: ignore[arg-type]
+        return UserInput(_NLU.parse(str(value), engine.expectation(state)))  # type: ignore[arg-type]
     if kind == "raw":
         return UserInput(value)  # type: ignore[arg-type]
     if kind == "dtmf":

@@ -7,10 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
-from flow_helpers import MINIMAL, FlowFiles
+from flow_helpers import MINIMAL, FlowFiles, understand
 
 from voicebot.flow import tools
-from voicebot.flow.tools import add_flow_subcommands, chat_main, graph_main, validate_main
+from voicebot.flow.tools import chat_main, graph_main, validate_main
+from voicebot.flow_cli import add_flow_subcommands
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTER = str(ROOT / "flows" / "support_router.yaml")
@@ -45,7 +46,7 @@ def test_chat_session() -> None:
              "/what", "agent", "/quit", "never read"]
     script = io.StringIO("".join(line + "\n" for line in lines))
     out = io.StringIO()
-    assert chat_main(ROUTER, script, out) == 0
+    assert chat_main(ROUTER, understand, script, out) == 0
     text = out.getvalue()
     assert "bot: Hello, and thank you for calling" in text
     assert "[greeting]" in text and "state=greeting" in text
@@ -63,13 +64,13 @@ def test_chat_session() -> None:
 def test_chat_refuses_a_broken_flow(files: FlowFiles) -> None:
     bad = files.write(MINIMAL.replace("hangup: true", "goto: nowhere"))
     out = io.StringIO()
-    assert chat_main(str(bad), io.StringIO(""), out) == 1
+    assert chat_main(str(bad), understand, io.StringIO(""), out) == 1
     assert "unknown target state" in out.getvalue()
 
 
 def test_conversation_tests_of_the_example_flows_pass() -> None:
     out = io.StringIO()
-    assert tools.test_main([str(ROOT / "flows" / "tests")], out) == 0
+    assert tools.test_main([str(ROOT / "flows" / "tests")], understand, out) == 0
     assert out.getvalue().splitlines()[-1].endswith(" passed, 0 failed")
 
 
@@ -97,7 +98,7 @@ def test_conversation_test_failure_and_summary(files: FlowFiles) -> None:
         "tests.yaml",
     )
     out = io.StringIO()
-    assert tools.test_main([str(tests)], out) == 1
+    assert tools.test_main([str(tests)], understand, out) == 1
     text = out.getvalue()
     assert f"PASS {tests}:3: good" in text
     assert f"FAIL {tests}:9: bad" in text
@@ -122,7 +123,7 @@ def test_conversation_test_file_errors_have_lines(files: FlowFiles) -> None:
         "tests.yaml",
     )
     out = io.StringIO()
-    assert tools.test_main([str(tests)], out) == 1
+    assert tools.test_main([str(tests)], understand, out) == 1
     assert f"ERROR {tests}:5:" in out.getvalue()
     assert "exactly one of user, dtmf" in out.getvalue()
 
@@ -165,3 +166,76 @@ def test_nlu_option_picks_a_plugin_or_refuses_an_unknown_one(
     args = parser.parse_args(["test", "--nlu", "no_such_nlu", "x.yaml"])
     assert args.func(args) == 2
     assert "no_such_nlu" in capsys.readouterr().out
+
+
+# A project's own NLU plugin, registered in its config.yaml: it knows one word per intent,
+# set by an option, so the test can tell it (and its options) from any built-in NLU.
+KEYWORD_NLU = '''
+from typing import ClassVar
+from pydantic import BaseModel
+from voicebot.types import Expectation, NLUResult
+
+class KeywordNLU:
+    kind: ClassVar[str] = "nlu"
+    name: ClassVar[str] = "keyword"
+
+    class Options(BaseModel):
+        words: dict[str, str] = {}
+
+    def __init__(self, options=None):
+        self.options = options or self.Options()
+
+    def load(self):
+        pass
+
+    def parse(self, text, expectation: Expectation) -> NLUResult:
+        for intent, word in self.options.words.items():
+            if word in text and intent in [i.name for i in expectation.intents]:
+                return NLUResult(text, intent, 1.0)
+        return NLUResult(text, None, 0.0)
+'''
+
+
+def keyword_project(root: Path) -> Path:
+    (root / "keyword_nlu.py").write_text(KEYWORD_NLU, encoding="utf-8")
+    (root / "config.yaml").write_text(
+        f"flow: {ROUTER}\n"
+        'plugins: ["keyword_nlu:KeywordNLU"]\n'
+        "nlu: {use: keyword, options: {words: {agent: zebra}}}\n", encoding="utf-8")
+    return root / "config.yaml"
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="voicebot")
+    add_flow_subcommands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_chat_uses_the_configured_nlu_with_its_options_and_plugins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = keyword_project(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("zebra\n"))
+    assert run_cli(["chat", "--config", str(config)]) == 0  # the config's flow, too
+    out = capsys.readouterr().out
+    assert "(intent agent 1.00)" in out and "-> transfer +33123456789" in out
+    # Without --config, ./config.yaml is read when it is there.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("zebra\n"))
+    assert run_cli(["chat", ROUTER]) == 0
+    assert "(intent agent 1.00)" in capsys.readouterr().out
+    # --nlu picks another registered plugin; "zebra" means nothing to it.
+    monkeypatch.setattr("sys.stdin", io.StringIO("zebra\n"))
+    assert run_cli(["chat", "--nlu", "examples", ROUTER]) == 0
+    assert "(intent agent" not in capsys.readouterr().out
+
+
+def test_without_a_config_file_the_built_in_defaults_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no config.yaml here
+    assert run_cli(["test", str(ROOT / "flows" / "tests")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("passed, 0 failed")
+    assert run_cli(["test", "--config", "missing.yaml", "x.yaml"]) == 2
+    assert "missing.yaml:1:1: cannot read" in capsys.readouterr().out

@@ -271,6 +271,18 @@ def test_warning_for_an_example_shared_by_two_intents(files: FlowFiles) -> None:
     assert ": warning: " in str(warnings[0])
 
 
+def test_shared_examples_are_compared_as_the_nlu_compares_them(files: FlowFiles) -> None:
+    # "Um, I'd like an agent, please" is "i would like an agent" to the NLU, as is the other.
+    text = MINIMAL.replace(
+        "    examples: [yes]\n",
+        "    examples: [yes, \"Um, I'd like an agent, please\"]\n"
+        "  ok:\n    examples: [i would like an agent]\n",
+    )
+    _errors, warnings = validate_paths([files.write(text)])
+    assert [w.message for w in warnings if "shared" in w.message] == [
+        "example 'i would like an agent' is shared by intents 'yes' and 'ok'"]
+
+
 def test_example_flows_are_valid() -> None:
     errors, warnings = validate_paths(["flows"])
     assert [str(e) for e in errors] == []

@@ -17,10 +17,11 @@ from voicebot.telephony.control import (
     StopMessage,
     parse_control,
 )
+from voicebot.telephony.rates import ACCEPTED_RATES
 from voicebot.testing.fuzz_corpus import control_seeds, control_text
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-REASONS = {"oversized", "bad_json", "unknown_event", "invalid_control"}
+REASONS = {"oversized", "bad_json", "unknown_event", "invalid_control", "unsupported_media"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -47,7 +48,7 @@ def check(text: str) -> None:
         return
     if isinstance(message, StartMessage):
         assert message.encoding is None or message.encoding in ENCODINGS
-        assert message.sample_rate is None or 8000 <= message.sample_rate <= 48000
+        assert message.sample_rate is None or message.sample_rate in ACCEPTED_RATES
         for pt in (message.payload_type, message.dtmf_payload_type):
             assert pt is None or 96 <= pt <= 127
     elif isinstance(message, DtmfMessage):

@@ -116,6 +116,16 @@ def test_choice_slot_by_name_synonym_and_position(nlu: ExamplesNLU) -> None:
     assert nlu.parse(" The first one.", state).entities["product"] == "line"
 
 
+def test_an_intent_example_beats_a_near_miss_choice(nlu: ExamplesNLU) -> None:
+    # Issue 13: "a real person" looks like the choice "personal"; it is the agent intent.
+    state = Expectation(intents=INTENTS, slot=SlotSpec(
+        "size", "choice", choices=["small", "personal", "family"]))
+    assert nlu.parse(" A real person.", state).intent == "agent"
+    # A choice said as it is written still answers the question asked.
+    result = nlu.parse(" Personal.", state)
+    assert result.intent is None and result.entities["size"] == "personal"
+
+
 def test_flows_expectations_through_the_engine(nlu: ExamplesNLU) -> None:
     flow_mod = pytest.importorskip("voicebot.flow.engine")
     from voicebot.flow.loader import load_flow

@@ -65,6 +65,12 @@ def test_digits(text: str, digits: str | None) -> None:
     ("nineteen eighty four", 1984),
     ("eleven", 11),
     ("none", None),
+    ("about 3.5 please", 3.5),  # a decimal figure is one number, not 35
+    ("It was 3.5.", 3.5),
+    ("1,200", 1200),
+    ("a hundred", 100),  # "a" is one only before a scale
+    ("a thousand and five", 1005),
+    ("I have a dog", None),
 ])
 def test_numbers(text: str, number: int | None) -> None:
     assert find_number(words(text)) == number
@@ -89,6 +95,7 @@ def test_double_and_triple_expand(runs: list[int]) -> None:
     ("correct", True), ("sure, go ahead", True), ("mm-hmm", True), ("absolutely", True),
     ("no", False), ("Nope.", False), ("nah", False), ("That's not right.", False),
     ("not correct", False), ("no, that's wrong", False), ("I don't think so... no", False),
+    ("I dont think so", False), ("confirmed", True),
     ("my bill", None), ("", None),
 ])
 def test_yes_no(text: str, answer: bool | None) -> None:

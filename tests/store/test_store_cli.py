@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.conftest import Backend
 from voicebot.store.cli import DEFAULT_DB, add_calls_subcommands
 from voicebot.store.records import CallStore
 
@@ -34,8 +35,9 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = str(tmp_path / "calls.sqlite3")
+def db(backend: Backend) -> str:
+    """Filled records, on SQLite and on PostgreSQL (`--db` takes a file or a URL)."""
+    path = backend.url
 
     async def fill() -> None:
         store = CallStore(path, clock=Clock())
@@ -93,3 +95,14 @@ def test_a_missing_database_is_reported_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "none.sqlite3"
     code, _, err = run("calls", "list", "--db", str(missing))
     assert code == 1 and "no call records" in err and not missing.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage" * 300], ids=["empty", "garbage"])
+def test_a_file_that_is_not_a_records_database_is_refused_and_left_alone(
+        tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "calls.db"
+    path.write_bytes(content)
+    code, _out, err = run("calls", "list", "--db", str(path))
+    assert code == 1
+    assert "not a call records database" in err
+    assert path.read_bytes() == content  # reading never writes a schema into it

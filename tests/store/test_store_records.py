@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.store.conftest import Backend
 from voicebot.store.records import CallStore
 from voicebot.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaError, migrate
 
@@ -25,9 +24,9 @@ class Say:
     text: str
 
 
-def test_a_whole_call_is_recorded_and_read_back() -> None:
+def test_a_whole_call_is_recorded_and_read_back(backend: Backend) -> None:
     async def run() -> dict:
-        store = CallStore(":memory:", clock=Clock())
+        store = CallStore(backend.url, clock=Clock())
         await store.open_call("c1", {"from_number": "336", "flow": "demo"})
         await store.open_call("c1", {"to_number": "331", "flow": None})  # idempotent merge
         await store.add_event("c1", "media_start", {"codec": "PCMU"})
@@ -59,22 +58,22 @@ def test_a_whole_call_is_recorded_and_read_back() -> None:
     assert record["opened_at"] < record["closed_at"]
 
 
-def test_events_for_an_unopened_call_still_land() -> None:
-    store = CallStore(":memory:")
+def test_events_for_an_unopened_call_still_land(backend: Backend) -> None:
+    store = CallStore(backend.url)
     asyncio.run(store.add_event("ghost", "error", {"why": "x"}))
     assert store.get_call("ghost")["events"][0]["kind"] == "error"
     assert store.get_call("nope") is None
     store.close()
 
 
-def test_list_is_newest_first_with_counts_and_a_limit() -> None:
+def test_list_is_newest_first_with_counts_and_a_limit(backend: Backend) -> None:
     async def run(store: CallStore) -> None:
         for i in range(5):
             await store.open_call(f"c{i}", {"i": i})
             await store.add_event(f"c{i}", "media_start", {})
         await store.add_turn("c4", {"transcript": "hi"})
 
-    store = CallStore(":memory:", clock=Clock())
+    store = CallStore(backend.url, clock=Clock())
     asyncio.run(run(store))
     calls = store.list_calls(limit=3)
     assert [c["call_id"] for c in calls] == ["c4", "c3", "c2"]
@@ -82,13 +81,13 @@ def test_list_is_newest_first_with_counts_and_a_limit() -> None:
     store.close()
 
 
-def test_concurrent_writers_lose_nothing_and_keep_turn_order() -> None:
+def test_concurrent_writers_lose_nothing_and_keep_turn_order(backend: Backend) -> None:
     async def run(store: CallStore) -> None:
         await asyncio.gather(*(
             store.add_turn(f"c{i % 7}", {"transcript": str(i)}) for i in range(700)
         ))
 
-    store = CallStore(":memory:")
+    store = CallStore(backend.url)
     asyncio.run(run(store))
     for c in range(7):
         turns = store.get_call(f"c{c}")["turns"]
@@ -96,28 +95,28 @@ def test_concurrent_writers_lose_nothing_and_keep_turn_order() -> None:
     store.close()
 
 
-def test_records_survive_a_reopen_in_wal_mode(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "calls.sqlite3"
-    store = CallStore(path)
+def test_records_survive_a_reopen(backend: Backend) -> None:
+    store = CallStore(backend.url)
     asyncio.run(store.open_call("c1", {"a": 1}))
     store.close()
-    again = CallStore(path)
+    again = CallStore(backend.url)
     assert again.get_call("c1")["meta"] == {"a": 1}
     again.close()
-    with sqlite3.connect(path) as conn:
+    conn = backend.raw()
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == (
+        SCHEMA_VERSION)
+    if backend.name == "sqlite":  # readers beside the writer need WAL
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == (
-            SCHEMA_VERSION)
+    conn.close()
 
 
-def test_a_version_1_database_is_migrated_forward(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn, target=1) == 0
+def test_a_version_1_database_is_migrated_forward(backend: Backend) -> None:
+    conn = backend.raw()
+    assert migrate(conn, target=1, **backend.migrate_options) == 0
     conn.execute("INSERT INTO calls (call_id, opened_at, meta) VALUES ('old', 1, '{}')")
     conn.close()
 
-    store = CallStore(path)
+    store = CallStore(backend.url)
     record = store.get_call("old")
     assert record["webhook_retries"] == 0  # column added by migration 2
     assert asyncio.run(store.record_webhook(
@@ -125,31 +124,30 @@ def test_a_version_1_database_is_migrated_forward(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
-    migrate(conn, target=1)
+def test_a_failed_migration_leaves_the_previous_version(backend: Backend) -> None:
+    conn = backend.raw()
+    migrate(conn, target=1, **backend.migrate_options)
     # Step 2's last statement adds this column: it fails after the table was created.
     conn.execute("ALTER TABLE calls ADD COLUMN webhook_retries INTEGER")
-    with pytest.raises(sqlite3.OperationalError, match="duplicate column"):
-        migrate(conn)
+    with pytest.raises(backend.errors, match="(?i)duplicate column|already exists"):
+        migrate(conn, **backend.migrate_options)
     assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "webhook_deliveries" not in tables
+    assert "webhook_deliveries" not in backend.tables(conn)
+    conn.close()
 
 
-def test_a_newer_database_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "new.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn)
+def test_a_newer_database_is_refused(backend: Backend) -> None:
+    conn = backend.raw()
+    migrate(conn, **backend.migrate_options)
     conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS) + 1,))
     conn.close()
     with pytest.raises(SchemaError, match="newer"):
-        CallStore(path)
+        CallStore(backend.url)
 
 
-def test_webhook_deliveries_are_deduplicated_by_key() -> None:
+def test_webhook_deliveries_are_deduplicated_by_key(backend: Backend) -> None:
     async def run() -> tuple[list[bool], dict]:
-        store = CallStore(":memory:")
+        store = CallStore(backend.url)
         await store.open_call("c", {})
         seen = [
             await store.record_webhook(k, resource="call", event="ringing", call_id="c",
@@ -165,16 +163,16 @@ def test_webhook_deliveries_are_deduplicated_by_key() -> None:
     assert record["webhook_retries"] == 2
 
 
-def test_a_closed_store_refuses_writes() -> None:
-    store = CallStore(":memory:")
+def test_a_closed_store_refuses_writes(backend: Backend) -> None:
+    store = CallStore(backend.url)
     store.close()
     with pytest.raises(RuntimeError, match="closed"):
         asyncio.run(store.add_event("c", "x", {}))
 
 
-def test_one_failing_write_in_a_shared_commit_fails_alone() -> None:
+def test_one_failing_write_in_a_shared_commit_fails_alone(backend: Backend) -> None:
     async def run() -> tuple[list, dict]:
-        store = CallStore(":memory:")
+        store = CallStore(backend.url)
         results = await asyncio.gather(
             store.add_event("c", "media_start", {}),
             store.add_turn("c", {"transcript": "x", "confidence": "not a number"}),
@@ -193,17 +191,45 @@ def test_one_failing_write_in_a_shared_commit_fails_alone() -> None:
     assert [(t["index"], t["transcript"]) for t in record["turns"]] == [(1, "y")]
 
 
-def test_aclose_applies_queued_writes_first(tmp_path: Path) -> None:
-    path = tmp_path / "c.sqlite3"
-
+def test_aclose_applies_queued_writes_first(backend: Backend) -> None:
     async def run() -> None:
-        store = CallStore(path)
+        store = CallStore(backend.url)
         writes = [asyncio.ensure_future(store.add_event("c", f"e{i}", {})) for i in range(50)]
         await asyncio.sleep(0)
         await store.aclose()
         await asyncio.gather(*writes)
 
     asyncio.run(run())
-    again = CallStore(path)
+    again = CallStore(backend.url)
     assert len(again.get_call("c")["events"]) == 50
     again.close()
+
+
+def test_two_workers_sharing_one_store_apply_each_delivery_once(backend: Backend) -> None:
+    """Two stores on one database stand for two workers: a delivery key is new exactly
+    once across both, and metadata merged by both at once loses nothing."""
+
+    async def run() -> tuple[list[bool], dict]:
+        a, b = CallStore(backend.url), CallStore(backend.url)
+        try:
+            async def deliver(store: CallStore, i: int) -> bool:
+                return await store.record_webhook(
+                    f"k{i % 50}", resource="call", event="ringing", call_id=f"c{i % 5}",
+                    attempt=1, known=True, body={"i": i})
+
+            seen = await asyncio.gather(
+                *(deliver(a if i % 2 else b, i) for i in range(200)),
+                *(s.open_call("c0", {f"from_{n}_{j}": j})
+                  for j in range(20) for n, s in (("a", a), ("b", b))),
+            )
+            return [x for x in seen if isinstance(x, bool)], await a.aget_call("c0")
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+    seen, record = asyncio.run(run())
+    assert sum(seen) == 50
+    assert len(record["meta"]) == 40
+    store = CallStore(backend.url)
+    assert store.count_webhooks() == 50
+    store.close()

@@ -232,7 +232,7 @@ def test_non_rtp_frame_in_an_rtp_call_is_dropped() -> None:
         ("not json", "bad_json"),
         ("[1, 2]", "bad_json"),
         ('{"event": "media"}', "unknown_event"),
-        ('{"event": "start", "encoding": "opus"}', "invalid_control"),
+        ('{"event": "start", "encoding": "opus"}', "unsupported_media"),
         ('{"event": "dtmf", "digit": "x"}', "invalid_control"),
         ('{"event": "start", "x": "' + "a" * 70000 + '"}', "oversized"),
     ],

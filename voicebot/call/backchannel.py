@@ -5,15 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from voicebot.nlu.lexicon import BACKCHANNELS
 from voicebot.plugins.base import NLUResult
 
-# Listener noises that acknowledge rather than answer. "yes"/"no" are deliberately absent:
-# when a state asks a yes/no question they are answers, and the NLU says so.
-BACKCHANNELS = frozenset({
-    "mhm", "mm", "hmm", "hm", "uh-huh", "uh", "huh", "um", "ah", "oh", "okay", "ok",
-    "yeah", "yep", "right", "sure", "alright", "i", "see", "got", "it", "cool",
-    "mm-hmm", "mhmm", "uh-hu", "hmmm", "yup",
-})
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 
 

@@ -98,6 +98,26 @@ class CallRegistry:
         self._sessions.pop(call_id, None)
         self._data.pop(call_id, None)
 
+    async def claim(self, call_id: str) -> None:
+        """A media session is about to start here: make this process the call's home.
+
+        Alone, webhooks already wait in this process and there is nothing to do; in a
+        cluster (cluster.py) this takes over the webhooks other workers kept for the call.
+        Call it before `call_data` and `attach`.
+        """
+
+    # -- lifecycle: a cluster connects, heartbeats and sweeps; alone there is nothing ----
+
+    async def start(self) -> None:
+        """Called once the event loop runs, before the first call."""
+
+    async def aclose(self) -> None:
+        """Called at shutdown, after the last call ended."""
+
+    def healthy(self) -> bool:
+        """False when this worker cannot reach its calls' webhooks (readiness)."""
+        return True
+
     def call_data(self, call_id: str) -> dict[str, Any]:
         return dict(self._data.get(call_id, {}))
 
@@ -115,13 +135,23 @@ class CallRegistry:
     async def on_webhook(self, name: str, call_id: str, data: dict[str, Any]) -> None:
         """Record the webhook, then hand it to the call's session or keep it for one."""
         session = self._sessions.get(call_id)
+        elsewhere = False
         if session is None:
-            self._keep(call_id, name, data)
+            elsewhere = await self._route(name, call_id, data)
         self._merge(call_id, data)
         if self.store is not None:
-            await self._record(name, call_id, data, attached=session is not None)
-        if session is None:
-            return
+            await self._record(name, call_id, data, attached=session is not None or elsewhere)
+        if session is not None:
+            await self._deliver(session, name, call_id, data)
+
+    async def _route(self, name: str, call_id: str, data: dict[str, Any]) -> bool:
+        """A webhook for a call with no session here: keep it for one. True if a live
+        session elsewhere took it (never, alone: see cluster.py)."""
+        self._keep(call_id, name, data)
+        return False
+
+    async def _deliver(self, session: WebhookSink, name: str, call_id: str,
+                       data: dict[str, Any]) -> None:
         try:
             # A session must not hold the webhook pipeline hostage; it gets a bound.
             await asyncio.wait_for(session.on_webhook(name, data), self.deliver_timeout_s)

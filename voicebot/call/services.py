@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicebot.call.flow_catalog import FlowCatalog
 from voicebot.config import Config
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.loader import load_flow
@@ -18,6 +19,8 @@ from voicebot.metrics import Metrics
 from voicebot.plugins.base import NLU, STT, TTS, VAD
 from voicebot.plugins.registry import PluginRegistry, health, warm_up
 from voicebot.plugins.tts_cache import CachedTTS
+from voicebot.store.feed import CallFeed
+from voicebot.telephony.inbound import warm_up_filters
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ class Services:
     store: Any = None  # voicebot.store.records.CallStore
     calls: Any = None  # voicebot.call.registry.CallRegistry
     ringover: Any = None  # voicebot.telephony.ringover_api.RingoverClient
+    feed: CallFeed = field(default_factory=CallFeed)  # live record writes, for the console
+    flows: FlowCatalog | None = None  # flows a call may pick by name (flow=...)
     ready: bool = False
     draining: bool = False  # SIGTERM: finish active calls, take no new ones
     active_calls: int = 0
@@ -69,6 +74,8 @@ class Services:
             self.executor,
         )
         log.info("plugins loaded: %s", ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items()))
+        # Every accepted sample rate's filter now, so no call designs one on the loop.
+        warm_up_filters()
         self.ready = True
 
     def health(self) -> dict[str, Any]:

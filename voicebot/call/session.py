@@ -26,6 +26,7 @@ from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
 from voicebot.call.backchannel import not_a_turn
 from voicebot.call.outbox import Outbox
+from voicebot.call.recording import CallRecording, open_recording
 from voicebot.call.services import Services
 from voicebot.call.speaker import Speaker
 from voicebot.call.tts_stream import SpokenText, stream_speech
@@ -50,6 +51,8 @@ CALL_FIELDS = ("from_number", "to_number", "direction", "user_id", "channel_id",
 class CallSession:
     def __init__(self, services: Services, call_id: str, call: dict[str, Any], outbox: Outbox):
         self.s = services
+        # The flow this call runs: the served one unless the media URL named another.
+        self.engine = services.engine
         self.call_id = call_id
         self.call = dict(call)
         self.outbox = outbox
@@ -88,6 +91,10 @@ class CallSession:
         self._interrupted: tuple[SpokenText, float] | None = None
         self._speech_during_prompt = False
         self.turns = 0
+        # The console's view of the call: the recording, media time, and how it ended.
+        self.recording: CallRecording | None = None
+        self.media_s = 0.0  # media time where the caller's latest frame ends
+        self.outcome: str | None = None  # transfer | hangup | error
         self._last_key_at = float("-inf")
         # Set when the flow or a webhook ends the call; the WebSocket handler then hangs up
         # (hangup) or just stops listening (transfer: the media server moves the call).
@@ -101,10 +108,14 @@ class CallSession:
         self.s.metrics.inc("voicebot_calls_total")
         self.s.metrics.gauge("voicebot_active_calls", 1)
         self.s.active_calls += 1
+        self.recording = self.speaker.recording = open_recording(self.s.config, self.call_id)
         await self._record("open_call", self.call)
+        if self.recording is not None:
+            await self._record("open_call", {"recording": {
+                "file": self.recording.path.name, "started_at": time.time()}})
         await self._record("add_event", "media_start", dict(self.call))
-        self.state, actions = self.s.engine.start(self.call)
-        self._brain = asyncio.create_task(self._run(actions), name=f"brain-{self.call_id}")
+        self.state, actions = self.engine.start(self.call)
+        self._brain = asyncio.create_task(self._run(actions), name=f"brain:{self.call_id}")
 
     async def close(self, reason: str) -> None:
         """Idempotent: the peer went away, or the flow ended the call."""
@@ -123,6 +134,9 @@ class CallSession:
                     pass
         self.s.metrics.gauge("voicebot_active_calls", -1)
         self.s.active_calls -= 1
+        if self.recording is not None:
+            self.recording.close()
+        await self._record("open_call", {"outcome": self.outcome or "hangup"})
         await self._record("add_event", "media_stop", {"reason": reason})
         await self._record("close_call", reason)
 
@@ -131,6 +145,9 @@ class CallSession:
     def on_audio(self, frame: AudioFrame) -> None:
         if self.ended:
             return
+        self.media_s = frame.time + frame.pcm.size / frame.sample_rate
+        if self.recording is not None:
+            self.recording.caller(frame)
         prob = self.vad.speech_probability(frame.pcm)
         is_speech = self.gate(frame.pcm, prob >= 0.5)
         if is_speech and self.speaker.speaking and self.s.config.barge_in.echo_guard:
@@ -177,7 +194,7 @@ class CallSession:
         # The caller is gone: act now, not after the prompt that is playing.
         if self.speaker.speaking:
             self.speaker.interrupt()
-        self.state, _ = self.s.engine.step(self.state, ev.Webhook(name, data))
+        self.state, _ = self.engine.step(self.state, ev.Webhook(name, data))
         self.ended = True
         self.hangup_requested = True
         self._spawn(self._end_call("webhook:" + name))
@@ -201,6 +218,10 @@ class CallSession:
             self._break("speech")
 
     def _break(self, cause: str) -> None:
+        if self.speaker.interrupted:
+            # This prompt is broken already: one barge-in is one break, however many keys
+            # the caller pressed in one go (issue 12: 33 keys overflowed the outbox).
+            return
         self._broke_at = time.monotonic()
         heard = self.speaker.interrupt()
         spoken = self._spoken
@@ -224,7 +245,7 @@ class CallSession:
             self.s.metrics.inc("voicebot_speculative_total", outcome=outcome)
 
     def _transcribe(self, audio: np.ndarray) -> asyncio.Future[Transcript]:
-        expectation = self.s.engine.expectation(self.state) if self.state is not None else None
+        expectation = self.engine.expectation(self.state) if self.state is not None else None
 
         async def run() -> Transcript:
             started = time.monotonic()
@@ -282,6 +303,8 @@ class CallSession:
             await self._user_turn(item[1], item[2], item[3])
         elif kind == "dtmf":
             self._interrupted = None
+            # The turn's record has no column for a key: the event keeps it.
+            self._spawn(self._record("add_event", "dtmf", {"digit": item[1]}))
             await self._step(ev.Dtmf(item[1]), turn={"dtmf": item[1]})
         elif kind == "no_input":
             await self._step(ev.NoInput(), turn={"no_input": True})
@@ -309,10 +332,12 @@ class CallSession:
             return
         latencies["stt_wait_ms"] = round((time.monotonic() - t0) * 1000, 1)
         text = transcript.text.strip()
+        self._spawn(self._record("add_event", "utterance", {
+            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text}))
         turn["transcript"] = text
         t1 = time.monotonic()
         try:
-            expectation = self.s.engine.expectation(self.state)
+            expectation = self.engine.expectation(self.state)
             nlu = await self._parse(text, expectation)
         except Exception as exc:
             self.s.metrics.inc("voicebot_errors_total", kind="nlu")
@@ -349,7 +374,7 @@ class CallSession:
         if self.ended:
             return
         try:
-            self.state, actions = self.s.engine.step(self.state, event)
+            self.state, actions = self.engine.step(self.state, event)
         except Exception as exc:
             # The engine is pure and validated; if it raises, end the call politely.
             self.log.exception("flow engine failed")
@@ -380,6 +405,7 @@ class CallSession:
             elif isinstance(action, act.Transfer):
                 await self.outbox.send(TransferEvent(data=action.number))
                 self.ended = True
+                self.outcome = "transfer"
             elif isinstance(action, act.SendDigits):
                 await self.outbox.send(DigitsEvent.for_digits(action.digits))
             elif isinstance(action, act.Break):
@@ -388,6 +414,7 @@ class CallSession:
             elif isinstance(action, act.Hangup):
                 self.ended = True
                 self.hangup_requested = True
+                self.outcome = "error" if "error" in action.reason else "hangup"
         if self.ended:
             self._spawn(self._end_call("flow"))
         else:
@@ -400,6 +427,8 @@ class CallSession:
         self._speech_during_prompt = self.endpointer.in_speech
         spoken = SpokenText()
         self._spoken = spoken
+        self._spawn(self._record("add_event", "say", {"text": action.text,
+                                                      "at_s": round(self.media_s, 2)}))
         t0 = time.monotonic()
         try:
             playback = await self.speaker.play(
@@ -439,7 +468,7 @@ class CallSession:
 
     def _restart_no_input(self) -> None:
         self._cancel_no_input()
-        timeout = self.s.engine.no_input_timeout(self.state)
+        timeout = self.engine.no_input_timeout(self.state)
         if timeout is None or self.ended:
             return
 
@@ -448,7 +477,7 @@ class CallSession:
             if not self.endpointer.in_speech and not self.ended:
                 self._enqueue(("no_input",))
 
-        self._no_input = asyncio.create_task(wait(), name=f"no-input-{self.call_id}")
+        self._no_input = asyncio.create_task(wait(), name=f"no-input:{self.call_id}")
 
     def _cancel_no_input(self) -> None:
         if self._no_input is not None and not self._no_input.done():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicebot.call.outbox import Outbox
+from voicebot.call.recording import CallRecording
 from voicebot.telephony.outbound import StreamAudioEvent
 
 
@@ -63,17 +64,25 @@ class Speaker:
         self._far_end_done = 0.0  # clock time at which the far side runs out of audio
         # (start, end, rms) of recent chunks on the far side's timeline, for the echo guard.
         self._levels: list[tuple[float, float, float]] = []
+        self.recording: CallRecording | None = None  # hears what the far end plays
 
     def heard_s(self) -> float:
         """Seconds of the current prompt the caller has heard by now."""
         queued = max(0.0, self._far_end_done - self.clock())
         return max(0.0, self._sent_s - queued)
 
+    @property
+    def interrupted(self) -> bool:
+        """The prompt playing now has been interrupted (its break is sent or queued)."""
+        return self.speaking and self._interrupt.is_set()
+
     def interrupt(self) -> float:
         """Stop sending (the caller barged in); returns what was heard. Synchronous on purpose:
         once this returns, no further chunk of this prompt is queued."""
         heard = self.heard_s()
         self._interrupt.set()
+        if self.recording is not None:
+            self.recording.cut()
         self.outbox.send_break_now()
         return heard
 
@@ -129,6 +138,8 @@ class Speaker:
         now = self.clock()
         duration = chunk.size / self.sample_rate
         start = max(self._far_end_done, now)
+        if self.recording is not None:
+            self.recording.bot(chunk, self.sample_rate, start)
         self._far_end_done = start + duration
         rms = float(np.sqrt(np.mean(chunk.astype(np.float32) ** 2))) if chunk.size else 0.0
         self._levels = [lv for lv in self._levels if lv[1] >= now - 1.0]

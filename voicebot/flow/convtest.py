@@ -10,8 +10,9 @@
             actions: [say, transfer]
             transfer: "+33123456789"
 
-They run on the pure engine with the default matcher (or any NLU callable), so they are
-exact and fast, and CI reads the exit code.
+They run on the pure engine with the NLU they are given (`voicebot test` builds the one
+config.yaml names, as `voicebot serve` does), so they are exact and fast, and CI reads the
+exit code.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
-from voicebot.flow.loader import FlowError, load_flow, pydantic_errors
-from voicebot.flow.matching import NLUFunction, match_nlu
-from voicebot.flow.yamlsource import SourceMap, parse_yaml
+from voicebot.flow.loader import load_flow
+from voicebot.flow.problems import FlowError, pydantic_errors
+from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
+from voicebot.types import NLUFunction
 
 ACTION_KINDS: dict[type, str] = {Say: "say", Play: "play", Transfer: "transfer",
                                  SendDigits: "digits", Hangup: "hangup", Break: "break"}
@@ -140,7 +142,7 @@ def _event(turn: Turn, engine: FlowEngine, state: CallState, nlu: NLUFunction) -
     return NoInput()
 
 
-def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction = match_nlu) -> CaseResult:
+def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction) -> CaseResult:
     failures: list[str] = []
     state, actions = engine.start(case.call)
     if case.greeting is not None:
@@ -153,10 +155,10 @@ def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction = match_nlu) -> Ca
 
 def load_tests(path: Path) -> tuple[TestFile, SourceMap]:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FlowError(file, 1, 1, f"cannot read: {exc.strerror}") from None
+    text, problem = read_yaml_text(path)
+    if text is None:
+        assert problem is not None
+        raise FlowError(file, problem.mark.line, problem.mark.column, problem.message)
     data, source, problems = parse_yaml(text, file)
     if problems:
         first = problems[0]
@@ -169,7 +171,7 @@ def load_tests(path: Path) -> tuple[TestFile, SourceMap]:
                         errors) from None
 
 
-def run_file(path: Path, nlu: NLUFunction = match_nlu) -> list[tuple[CaseResult, int]]:
+def run_file(path: Path, nlu: NLUFunction) -> list[tuple[CaseResult, int]]:
     """Run every case of a test file; each result comes with the line of its case."""
     tests, source = load_tests(path)
     engine = FlowEngine(load_flow(path.parent / tests.flow))

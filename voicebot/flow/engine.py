@@ -30,10 +30,10 @@ from voicebot.flow.events import (
     UserInput,
     Webhook,
 )
-from voicebot.flow.loader import Flow
+from voicebot.flow.expressions import set_expression
+from voicebot.flow.model import Flow
 from voicebot.flow.schema import Collect, RetrySpec, State, Transition
 from voicebot.flow.templates import render
-from voicebot.flow.validate import global_applies, set_expression
 from voicebot.types import Expectation, IntentSpec, NLUResult, SlotSpec
 
 DEFAULT_TIMEOUT = 6.0
@@ -165,19 +165,7 @@ class FlowEngine:
                 self.intent_specs(self._accepted_intents(current)),
                 SlotSpec(name=state.pending["slot"], type="yes_no"),
             )
-        slot = None
-        if current.collect:
-            c = current.collect
-            choices = c.choice_map()
-            slot = SlotSpec(
-                name=c.slot,
-                type=c.type,
-                choices=list(choices),
-                length=c.length,
-                min_length=c.min_length,
-                max_length=c.max_length,
-                synonyms={name: words for name, words in choices.items() if words},
-            )
+        slot = slots.slot_spec(current.collect) if current.collect else None
         return Expectation(self.intent_specs(self._accepted_intents(current)), slot)
 
     def no_input_timeout(self, state: CallState) -> float | None:
@@ -205,6 +193,7 @@ class FlowEngine:
                     examples=list(intent.examples),
                     patterns=list(intent.regex),
                     synonyms={k: list(v) for k, v in intent.synonyms.items()},
+                    description=intent.description or "",
                 )
             )
         return specs
@@ -222,7 +211,7 @@ class FlowEngine:
         return [
             t
             for t in self.flow.global_transitions
-            if global_applies(state, t)
+            if state.allows_global(t)
             and t.intent not in own
             and (t.dtmf is None or t.dtmf not in own_keys)
         ]

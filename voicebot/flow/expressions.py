@@ -18,6 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 ROOTS = ("slots", "vars", "call")
+# A `set:` value starting with "=" is an expression: `set: {tries: "= vars.tries + 1"}`.
+EXPRESSION_PREFIX = "="
+
+
+def set_expression(value: Any) -> str | None:
+    """The expression of a `set:` value, or None when the value is plain data or a template."""
+    if isinstance(value, str) and value.startswith(EXPRESSION_PREFIX):
+        return value[len(EXPRESSION_PREFIX):].strip()
+    return None
 
 
 class ExprError(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from voicebot.flow.graphcheck import GLOBAL_SOURCE, Edge, edges
-from voicebot.flow.loader import Flow
+from voicebot.flow.model import Flow
 
 
 def _node_id(name: str) -> str:

@@ -7,114 +7,29 @@ to look, not a Python traceback.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-from voicebot.flow.schema import Defaults, FlowFile, Intent, State, Transition
-from voicebot.flow.yamlsource import Mark, SourceMap, parse_yaml
+from voicebot.flow.model import Flow
+from voicebot.flow.problems import FlowError, FlowProblem, FlowWarning, pydantic_errors
+from voicebot.flow.schema import FlowFile
+from voicebot.flow.validate import check_flow
 from voicebot.flow.yamlsource import Path as YamlPath
+from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
 
-
-@dataclass(frozen=True)
-class FlowProblem:
-    file: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
-
-
-class FlowError(Exception):
-    """A flow that cannot run. `errors` holds every problem found; str() is the first."""
-
-    def __init__(self, file: str, line: int, column: int, message: str,
-                 errors: list[FlowError] | None = None) -> None:
-        super().__init__(f"{file}:{line}:{column}: {message}")
-        self.file, self.line, self.column, self.message = file, line, column, message
-        self.errors: list[FlowError] = errors or [self]
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
-
-
-class FlowWarning(FlowProblem):
-    """Legal but probably not what the author meant (e.g. an example shared by two intents)."""
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: warning: {self.message}"
-
-
-@dataclass
-class Flow:
-    name: str
-    language: str
-    start: str
-    defaults: Defaults
-    vars: dict[str, Any]
-    intents: dict[str, Intent]
-    global_transitions: list[Transition]
-    states: dict[str, State]
-    # `flow: NAME` jumps to the start state of the file named NAME (the root or an include).
-    flows: dict[str, str] = field(default_factory=dict)
-    root_file: str = ""
-    sources: dict[str, SourceMap] = field(default_factory=dict)
-    # Where each named thing was defined: file of each state / intent / global transition.
-    state_files: dict[str, str] = field(default_factory=dict)
-    intent_files: dict[str, str] = field(default_factory=dict)
-    global_files: list[str] = field(default_factory=list)
-    flow_files: dict[str, str] = field(default_factory=dict)
-
-    def where(self, file: str, path: YamlPath, prefer_value: bool = False) -> Mark:
-        return self.sources[file].locate(path, prefer_value)
-
-    def error(self, file: str, path: YamlPath, message: str,
-              prefer_value: bool = False) -> FlowError:
-        mark = self.where(file, path, prefer_value)
-        return FlowError(file, mark.line, mark.column, message)
-
-    def warning(self, file: str, path: YamlPath, message: str) -> FlowWarning:
-        mark = self.where(file, path)
-        return FlowWarning(file, mark.line, mark.column, message)
-
-    def state_error(self, state: str, subpath: YamlPath, message: str,
-                    prefer_value: bool = False) -> FlowError:
-        return self.error(self.state_files[state], ("states", state) + tuple(subpath), message,
-                          prefer_value)
-
-
-def pydantic_errors(exc: ValidationError, source: SourceMap) -> list[FlowError]:
-    errors: list[FlowError] = []
-    seen: set[tuple[int, int]] = set()
-    for item in exc.errors():
-        loc = tuple(item["loc"])
-        # A wrong value is shown at the value; an unknown or missing key at the key.
-        mark = source.locate(loc, prefer_value=item["type"] != "extra_forbidden")
-        if (mark.line, mark.column) in seen:
-            continue  # a union reports once per alternative; the first is enough
-        seen.add((mark.line, mark.column))
-        where = ".".join(str(part) for part in loc if part not in ("str", "list[str]"))
-        if item["type"] == "extra_forbidden":
-            message = f"unknown key '{loc[-1]}'"
-        elif item["type"] == "missing":
-            message = f"missing required key '{loc[-1]}'"
-        else:
-            text = str(item["msg"]).removeprefix("Value error, ")
-            message = f"{where}: {text}" if where else text
-        errors.append(FlowError(source.file, mark.line, mark.column, message))
-    return errors
+# Flow and its problems are defined beside the loader; importing them from here still works.
+__all__ = ["Flow", "FlowError", "FlowProblem", "FlowWarning", "expand_paths", "load_flow",
+           "pydantic_errors", "validate_paths"]
 
 
 def _read_file(path: Path) -> tuple[FlowFile | None, SourceMap, list[FlowError]]:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, SourceMap(file), [FlowError(file, 1, 1, f"cannot read: {exc.strerror}")]
+    text, problem = read_yaml_text(path)
+    if text is None:
+        assert problem is not None
+        return None, SourceMap(file), [FlowError(file, problem.mark.line, problem.mark.column,
+                                                 problem.message)]
     data, source, problems = parse_yaml(text, file)
     errors = [FlowError(file, p.mark.line, p.mark.column, p.message) for p in problems]
     if data is None and not errors:
@@ -182,25 +97,35 @@ def _collect_files(root: Path) -> tuple[list[tuple[FlowFile, SourceMap]], list[F
     ordered: list[tuple[FlowFile, SourceMap]] = []
     errors: list[FlowError] = []
     seen: set[Path] = set()
+    # The files being read, root first: an include of one of them is a cycle (a diamond,
+    # one file included by two others, is fine and read once).
+    stack: list[Path] = []
 
     def visit(path: Path) -> None:
         resolved = path.resolve()
         if resolved in seen:
-            return  # an include cycle or a diamond: each file is read once
+            return
         seen.add(resolved)
         model, source, problems = _read_file(path)
         errors.extend(problems)
         if model is None:
             return
         ordered.append((model, source))
+        stack.append(resolved)
         for index, name in enumerate(model.include):
             target = path.parent / name
+            mark = source.locate(("include", index), prefer_value=True)
             if not target.is_file():
-                mark = source.locate(("include", index), prefer_value=True)
                 errors.append(FlowError(source.file, mark.line, mark.column,
                                         f"included file '{name}' not found"))
                 continue
+            if target.resolve() in stack:
+                cycle = stack[stack.index(target.resolve()):] + [target.resolve()]
+                errors.append(FlowError(source.file, mark.line, mark.column,
+                                        "include cycle: " + " -> ".join(p.name for p in cycle)))
+                continue
             visit(target)
+        stack.pop()
 
     visit(root)
     return ordered, errors
@@ -217,9 +142,6 @@ def load_flow(path: str | Path) -> Flow:
 
 
 def _load(path: Path) -> tuple[Flow | None, list[FlowError], list[FlowWarning]]:
-    # Imported here: the validator needs Flow, defined above.
-    from voicebot.flow.validate import check_flow
-
     files, errors = _collect_files(path)
     if errors or not files:
         return None, errors, []

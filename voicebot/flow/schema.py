@@ -76,9 +76,20 @@ class Defaults(Strict):
 
 
 class Intent(Strict):
+    # One line saying what the caller means, in the caller's terms; a meaning-based NLU
+    # matches against it besides the examples (the word matchers ignore it).
+    description: str | None = Field(default=None, max_length=200)
     examples: list[str] = []
     regex: list[str] = []
     synonyms: dict[str, list[str]] = {}
+
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and ("\n" in value.strip() or not value.strip()):
+            raise ValueError("'description' is one non-empty line")
+        return value.strip() if value is not None else None
 
 
 class Collect(Strict):
@@ -181,6 +192,14 @@ class State(Strict):
     def waits(self) -> bool:
         """Whether the state waits for the caller (otherwise it moves on at once)."""
         return bool(self.on or self.collect)
+
+    def allows_global(self, transition: Transition) -> bool:
+        """Whether a global transition applies here (`globals:` true, false or a list)."""
+        if self.globals is True:
+            return True
+        if self.globals is False:
+            return False
+        return transition.intent in self.globals
 
 
 class FlowFile(Strict):

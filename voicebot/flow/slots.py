@@ -1,171 +1,36 @@
-"""Slot values from what the caller said or keyed in, for each slot type.
+"""Slot values from what the caller said or keyed in, checked against the state's limits.
 
-Pure functions: text as the recogniser wrote it ("four five six", "double five", "4 5 6"),
-entities an NLU plugin may have found, or DTMF digits. Each returns a checked value or
-None, so the engine can treat "no usable value" as a no-match.
+Understanding the words is not done here: digits, numbers, yes/no and choices are read by
+`voicebot.nlu` (the same code and word lists every NLU plugin uses), so a flow fills a
+slot the same way whichever plugin found the intent. What is here is the flow's side:
+turning a `collect:` into the `SlotSpec` the NLU is given, preferring what the NLU plugin
+already extracted, checking a value against the slot's limits (length, min, max, the
+listed choices), and reading DTMF keys. Each returns a checked value or None, so the
+engine can treat "no usable value" as a no-match.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
-from voicebot.flow.matching import normalise
 from voicebot.flow.schema import Collect
-
-DIGIT_WORDS = {
-    "zero": "0",
-    "oh": "0",
-    "o": "0",
-    "nought": "0",
-    "nil": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
-_REPEAT = {"double": 2, "triple": 3}
-_UNITS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "a": 1,
-}
-_TENS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-YES_WORDS = frozenset(
-    [
-        "yes",
-        "yeah",
-        "yep",
-        "yup",
-        "ya",
-        "correct",
-        "right",
-        "sure",
-        "affirmative",
-        "ok",
-        "okay",
-        "absolutely",
-        "exactly",
-        "indeed",
-        "confirm",
-        "confirmed",
-        "true",
-    ]
-)
-NO_WORDS = frozenset(
-    ["no", "nope", "nah", "not", "wrong", "incorrect", "negative", "don't", "dont", "false"]
-)
-_TOKENS = re.compile(r"\d+|[a-z']+")
+from voicebot.nlu import extract, words
+from voicebot.types import SlotSpec
 
 
-def digits_from_text(text: str) -> str:
-    """Every digit the caller spoke or wrote, in order: "double five 1 oh" -> "5510"."""
-    out: list[str] = []
-    repeat = 1
-    for token in _TOKENS.findall(text.lower()):
-        if token in _REPEAT:
-            repeat = _REPEAT[token]
-            continue
-        if token.isdigit():
-            # "double 5" repeats one digit; "double 55" is odd speech, keep it literally.
-            out.append(token[0] * repeat + token[1:] if repeat > 1 else token)
-        elif token in DIGIT_WORDS:
-            out.append(DIGIT_WORDS[token] * repeat)
-        repeat = 1
-    return "".join(out)
-
-
-def number_from_text(text: str) -> float | None:
-    """A number written ("42", "3.5") or spoken ("one hundred and five")."""
-    found = re.search(r"-?\d+(?:\.\d+)?", text.replace(",", ""))
-    if found:
-        value = float(found.group())
-        return int(value) if value.is_integer() else value
-    words = [w for w in _TOKENS.findall(text.lower()) if w != "and"]
-    # "a" is a number only before a scale: "a hundred", not "a dog".
-    numeric = [
-        w
-        for i, w in enumerate(words)
-        if (
-            w in _UNITS
-            and (w != "a" or words[i + 1 : i + 2] in (["hundred"], ["thousand"], ["million"]))
-        )
-        or w in _TENS
-        or w in _SCALES
-    ]
-    if not numeric:
-        return None
-    # "four five six" is digits read out one by one, not four plus five plus six.
-    if len(numeric) > 1 and all(w in DIGIT_WORDS for w in numeric):
-        return int(digits_from_text(" ".join(numeric)))
-    total = current = 0
-    for word in numeric:
-        if word in _UNITS:
-            current += _UNITS[word]
-        elif word in _TENS:
-            current += _TENS[word]
-        elif word == "hundred":
-            current = max(current, 1) * 100
-        else:
-            total += max(current, 1) * _SCALES[word]
-            current = 0
-    return total + current
-
-
-def yes_no_from_text(text: str) -> bool | None:
-    words = set(normalise(text).split())
-    if words & NO_WORDS:  # "no that's not right" and "not correct" are both a no
-        return False
-    if words & YES_WORDS or "that's it" in normalise(text):
-        return True
-    return None
-
-
-def choice_from_text(text: str, choices: dict[str, list[str]]) -> str | None:
-    """The choice named earliest in the utterance (by its name or one of its synonyms)."""
-    said = f" {normalise(text)} "
-    best: tuple[int, str] | None = None
-    for name, synonyms in choices.items():
-        for phrase in [name, *synonyms]:
-            wanted = normalise(phrase)
-            at = said.find(f" {wanted} ") if wanted else -1
-            if at >= 0 and (best is None or at < best[0]):
-                best = (at, name)
-    return best[1] if best else None
+def slot_spec(collect: Collect) -> SlotSpec:
+    """What the NLU is told the state collects."""
+    choices = collect.choice_map()
+    return SlotSpec(
+        name=collect.slot,
+        type=collect.type,
+        choices=list(choices),
+        length=collect.length,
+        min_length=collect.min_length,
+        max_length=collect.max_length,
+        synonyms={name: synonyms for name, synonyms in choices.items() if synonyms},
+    )
 
 
 def check(collect: Collect, value: Any) -> Any:
@@ -211,16 +76,10 @@ def from_text(collect: Collect, text: str, entities: dict[str, Any] | None = Non
             value = check(collect, entities[key])
             if value is not None:
                 return value
-    kind = collect.type
-    if kind == "digits":
-        return check(collect, digits_from_text(text))
-    if kind == "number":
-        return check(collect, number_from_text(text))
-    if kind == "yes_no":
-        return check(collect, yes_no_from_text(text))
-    if kind == "choice":
-        return check(collect, choice_from_text(text, collect.choice_map()))
-    return check(collect, text)
+    if collect.type == "text":
+        return check(collect, text)  # what was said, as said (case and all)
+    found = extract(words(text), slot_spec(collect))
+    return check(collect, found.get(collect.slot))
 
 
 def from_dtmf(collect: Collect, digits: str) -> Any:

@@ -1,16 +1,13 @@
 """`voicebot validate | chat | test | graph`: the flow author's tools.
 
-Each `*_main` takes plain arguments, prints to stdout and returns an exit code;
-`add_flow_subcommands` registers them on an argparse sub-parser set.
+Each `*_main` takes plain arguments (chat and test: the NLU to understand the caller
+with), prints to stdout and returns an exit code. Choosing that NLU from config.yaml, as
+`voicebot serve` does, is the command line's job (`voicebot.flow_cli`).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import inspect
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +17,7 @@ from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
 from voicebot.flow.graph import to_dot, to_mermaid
 from voicebot.flow.loader import FlowError, expand_paths, load_flow, validate_paths
-from voicebot.flow.matching import NLUFunction, match_nlu
+from voicebot.types import NLUFunction
 
 
 def validate_main(paths: list[str], output: TextIO | None = None) -> int:
@@ -60,12 +57,15 @@ _CHAT_HELP = (
 
 
 def chat_main(
-    flow_path: str,
-    input: TextIO = sys.stdin,
-    output: TextIO = sys.stdout,
-    nlu: NLUFunction = match_nlu,
+    flow_path: str | Path,
+    nlu: NLUFunction,
+    input: TextIO | None = None,
+    output: TextIO | None = None,
     call: dict[str, str] | None = None,
 ) -> int:
+    # Looked up now, not at import: a caller (or a test) may have replaced them since.
+    input = sys.stdin if input is None else input
+    output = sys.stdout if output is None else output
     try:
         engine = FlowEngine(load_flow(flow_path))
     except FlowError as exc:
@@ -124,7 +124,7 @@ def chat_main(
     return 0
 
 
-def test_main(paths: list[str], output: TextIO | None = None, nlu: NLUFunction = match_nlu) -> int:
+def test_main(paths: list[str], nlu: NLUFunction, output: TextIO | None = None) -> int:
     out = output or sys.stdout
     files: list[Path] = []
     for item in paths:
@@ -156,8 +156,8 @@ def graph_main(flow_path: str, fmt: str = "mermaid", out: str | None = None) -> 
     try:
         flow = load_flow(flow_path)
     except FlowError as exc:
-        for error in exc.errors:
-            print(error)
+        for error in exc.errors:  # stderr: `graph bad.yaml > f.mmd` must not hide them
+            print(error, file=sys.stderr)
         return 1
     text = to_dot(flow) if fmt == "dot" else to_mermaid(flow)
     if out:
@@ -166,55 +166,3 @@ def graph_main(flow_path: str, fmt: str = "mermaid", out: str | None = None) -> 
     else:
         print(text, end="")
     return 0
-
-
-def nlu_by_name(name: str | None) -> NLUFunction:
-    """The built-in matcher (None or "builtin"), or an NLU plugin by its registry name, so
-    `voicebot test --nlu examples` checks a flow with the NLU the server will use."""
-    if name in (None, "builtin"):
-        return match_nlu
-    from voicebot.plugins.registry import PluginRegistry
-
-    plugin = PluginRegistry().create("nlu", name)
-    plugin.load()
-    parse = plugin.parse  # type: ignore[attr-defined]
-    if inspect.iscoroutinefunction(parse):
-        return lambda text, expectation: asyncio.run(parse(text, expectation))
-    return parse  # type: ignore[no-any-return]
-
-
-def _with_nlu(name: str | None, run: Callable[[NLUFunction], int]) -> int:
-    from voicebot.plugins.registry import PluginConfigError
-
-    try:
-        nlu = nlu_by_name(name)
-    except PluginConfigError as exc:
-        print(f"error: {exc}")
-        return 2
-    return run(nlu)
-
-
-def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register validate/chat/test/graph; each parser's `func(args)` returns the exit code."""
-    p = subparsers.add_parser("validate", help="check flow files (file:line:col errors)")
-    p.add_argument("paths", nargs="+", help="flow files or directories of *.yaml")
-    p.set_defaults(func=lambda args: validate_main(args.paths))
-
-    nlu_help = "NLU plugin to understand the caller (default: the built-in matcher)"
-    p = subparsers.add_parser("chat", help="talk to a flow in the terminal")
-    p.add_argument("flow", help="flow file")
-    p.add_argument("--nlu", default=None, help=nlu_help)
-    p.set_defaults(func=lambda args: _with_nlu(args.nlu, lambda nlu: chat_main(args.flow, nlu=nlu)))
-
-    p = subparsers.add_parser("test", help="run conversation tests")
-    p.add_argument("paths", nargs="+", help="test files or directories of *.yaml")
-    p.add_argument("--nlu", default=None, help=nlu_help)
-    p.set_defaults(
-        func=lambda args: _with_nlu(args.nlu, lambda nlu: test_main(args.paths, nlu=nlu))
-    )
-
-    p = subparsers.add_parser("graph", help="draw a flow as Mermaid or Graphviz DOT")
-    p.add_argument("flow", help="flow file")
-    p.add_argument("--format", dest="fmt", choices=("mermaid", "dot"), default="mermaid")
-    p.add_argument("-o", "--out", default=None, help="output file (default: stdout)")
-    p.set_defaults(func=lambda args: graph_main(args.flow, args.fmt, args.out))

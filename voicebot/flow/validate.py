@@ -12,19 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from voicebot.flow import expressions, templates
-from voicebot.flow.loader import Flow, FlowError, FlowWarning
-from voicebot.flow.matching import normalise
+from voicebot.flow.expressions import set_expression
+from voicebot.flow.graphcheck import check_graph
+from voicebot.flow.model import Flow
+from voicebot.flow.problems import FlowError, FlowWarning
 from voicebot.flow.schema import RetrySpec, State, Transition
 from voicebot.flow.yamlsource import Path
-
-# A set value starting with "=" is an expression: `set: {tries: "= vars.tries + 1"}`.
-EXPRESSION_PREFIX = "="
-
-
-def set_expression(value: Any) -> str | None:
-    if isinstance(value, str) and value.startswith(EXPRESSION_PREFIX):
-        return value[len(EXPRESSION_PREFIX):].strip()
-    return None
+from voicebot.nlu import normalize
 
 
 def texts(value: str | list[str] | None) -> list[tuple[str, tuple[int, ...]]]:
@@ -34,14 +28,6 @@ def texts(value: str | list[str] | None) -> list[tuple[str, tuple[int, ...]]]:
     if isinstance(value, str):
         return [(value, ())]
     return [(item, (index,)) for index, item in enumerate(value)]
-
-
-def global_applies(state: State, transition: Transition) -> bool:
-    if state.globals is True:
-        return True
-    if state.globals is False:
-        return False
-    return transition.intent in state.globals
 
 
 def _placements(flow: Flow) -> Iterator[tuple[str, Path, Transition, str | None]]:
@@ -205,7 +191,8 @@ class _Checker:
                 except re.error as exc:
                     self.err(file, ("intents", name, "regex", index), f"bad regex: {exc}", True)
             for index, example in enumerate(intent.examples):
-                key = normalise(example)
+                # Compared as the NLU compares them: "Agent, please!" is "agent".
+                key = normalize(example)
                 if key in owners and owners[key] != name:
                     self.warnings.append(self.flow.warning(
                         file, ("intents", name, "examples", index),
@@ -242,8 +229,6 @@ class _Checker:
         for file, path, transition, state in _placements(self.flow):
             self.check_transition(transition, file, path, state)
         if not self.errors:
-            from voicebot.flow.graphcheck import check_graph
-
             self.errors.extend(check_graph(self.flow))
 
 

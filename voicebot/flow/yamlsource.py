@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
 
 Path = tuple[str | int, ...]
+
+# Limits that a hostile or broken file cannot get past (docs/flows.md, "Limits"). A real
+# flow of 30,000 states is about 5 MB; nothing a person writes nests 64 deep; aliases are
+# for sharing a list or two, and a "billion laughs" file expands a few aliases into
+# billions of values.
+MAX_FILE_BYTES = 16 * 2**20
+MAX_DEPTH = 64
+MAX_ALIAS_EXPANSION = 10_000
+# libyaml's composer is ~10x faster than the pure-Python one and keeps the same marks.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +69,45 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+class _TooBig(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.mark = _mark(node)
+
+
+def _distinct_nodes(root: yaml.Node) -> int:
+    """Nodes in the document, each alias target counted once (iterative: no recursion)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                todo.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return len(seen)
+
+
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, budget: int) -> None:
         self.source = SourceMap(file)
         self.problems: list[YamlProblem] = []
         self._scalars = yaml.SafeLoader("")
+        # Every value built costs one; aliases may add at most MAX_ALIAS_EXPANSION values
+        # beyond the document's own nodes.
+        self._budget = budget
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        self._budget -= 1
+        if self._budget < 0:
+            raise _TooBig(node, f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} extra "
+                                "values (refused: a YAML 'billion laughs'?)")
+        if len(path) > MAX_DEPTH:
+            raise _TooBig(node, f"nested more than {MAX_DEPTH} levels deep")
         self.source.values[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -103,11 +146,57 @@ class _Builder:
         return self._scalars.construct_object(node, deep=True)
 
 
+def _too_deep(text: str) -> YamlProblem | None:
+    """Nesting depth, read from the parser's event stream before composing: libyaml's
+    composer recurses in C, and 100,000 nested '[' would crash the process, not raise."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return YamlProblem(Mark(mark.line + 1, mark.column + 1),
+                                       f"nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # a syntax error: compose reports it with its mark
+    return None
+
+
+def read_yaml_text(path: FilePath) -> tuple[str | None, YamlProblem | None]:
+    """A flow or test file's text, or the problem that stops it being read: too big, not
+    UTF-8 (reported at the line and column of the first bad byte), or unreadable."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, YamlProblem(Mark(1, 1), f"the file is {size:,} bytes; the limit is "
+                                                 f"{MAX_FILE_BYTES:,}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, YamlProblem(Mark(1, 1), f"cannot read: {exc.strerror or exc}")
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        return None, YamlProblem(Mark(line, column), f"not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                                                     "save the file as UTF-8")
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[YamlProblem]]:
     """Parse one YAML document. Syntax errors come back as problems, never as exceptions."""
-    builder = _Builder(file)
+    builder = _Builder(file, 0)
+    if len(text) > MAX_FILE_BYTES:
+        return None, builder.source, [YamlProblem(Mark(1, 1), f"the text is over "
+                                                              f"{MAX_FILE_BYTES:,} characters")]
+    deep = _too_deep(text)
+    if deep is not None:
+        return None, builder.source, [deep]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
@@ -117,8 +206,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[YamlProblem]]
         return None, builder.source, [YamlProblem(Mark(1, 1), f"YAML error: {exc}")]
     if node is None:
         return None, builder.source, []
+    builder._budget = _distinct_nodes(node) + MAX_ALIAS_EXPANSION
     try:
         data = builder.build(node, ())
+    except _TooBig as exc:
+        return None, builder.source, [YamlProblem(exc.mark, str(exc))]
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)

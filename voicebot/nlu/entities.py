@@ -12,23 +12,13 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from voicebot.nlu.lexicon import NO, YES
 from voicebot.nlu.normalize import normalize
 from voicebot.nlu.numbers import find_digits, find_number, find_ordinal, number_runs
 from voicebot.types import SlotSpec
 
-_YES = [
-    "yes", "yeah", "yea", "yep", "yup", "ya", "yah", "aye", "sure", "correct", "right",
-    "exactly", "absolutely", "definitely", "certainly", "of course", "ok", "okay", "alright",
-    "all right", "affirmative", "indeed", "go ahead", "sounds good", "that is it",
-    "i do", "it is", "please do", "true", "perfect", "fine", "good",
-]
-_NO = [
-    "no", "nope", "nah", "naw", "negative", "not really", "incorrect", "wrong", "false",
-    "never", "i do not", "it is not", "that is not", "not right", "not correct", "not it",
-    "not quite", "do not", "not at all", "no way", "cancel",
-]
 # Longest first so "not right" wins over "right" and "i do not" over "i do".
-_PHRASES = sorted([(p, True) for p in _YES] + [(p, False) for p in _NO], key=lambda x: -len(x[0]))
+_PHRASES = sorted([(p, True) for p in YES] + [(p, False) for p in NO], key=lambda x: -len(x[0]))
 _YES_NO_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p, _ in _PHRASES) + r")\b")
 _POLARITY = dict(_PHRASES)
 
@@ -47,9 +37,9 @@ def find_yes_no(text: str) -> bool | None:
 
 def find_choice(
     text: str, choices: list[str], synonyms: dict[str, list[str]] | None = None,
-    ordinal: int | None = None, min_score: float = 85.0,
+    ordinal: int | None = None, min_score: float = 85.0, fuzzy: bool = True,
 ) -> str | None:
-    """The choice named in `text` (exactly, by synonym, by position, or misheard)."""
+    """The choice named in `text` (exactly, by synonym, by position, or, if `fuzzy`, misheard)."""
     if not choices:
         return None
     synonyms = synonyms or {}
@@ -68,6 +58,8 @@ def find_choice(
         index = ordinal - 1 if ordinal > 0 else len(choices) + ordinal
         if 0 <= index < len(choices):
             return choices[index]
+    if not fuzzy:
+        return None
     scored = []
     for choice in choices:
         for phrase in (choice, *synonyms.get(choice, [])):
@@ -138,6 +130,8 @@ def answers_slot(words: tuple[str, ...], slot: SlotSpec | None) -> bool:
         numeric = sum(len(run) for run in number_runs(words))
         return numeric >= max(1, len(words) // 2)
     if slot.type == "choice":
-        choice = find_choice(" ".join(words), slot.choices, slot.synonyms)
+        # Only a choice named as it is written: a near miss ("a real person" looks like
+        # "personal") is weaker evidence than an intent's own example.
+        choice = find_choice(" ".join(words), slot.choices, slot.synonyms, fuzzy=False)
         return len(words) <= 4 and choice is not None
     return False

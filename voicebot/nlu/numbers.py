@@ -8,44 +8,50 @@ five", "oh seven", "4 five 6") is read digit by digit; a quantity ("twenty three
 
 from __future__ import annotations
 
-UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9,
-}
-TEENS = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}
-TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
-}
-SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-REPEATS = {"double": 2, "triple": 3, "treble": 3}
-# "oh" is zero only next to other digits: "oh, four five six" is a zero, "oh I see" is not.
-ZERO_LETTERS = {"oh", "o"}
-# Recognisers often write a homophone for a digit.
-HOMOPHONES = {"to": 2, "too": 2, "for": 4, "won": 1, "ate": 8}
+import re
 
-ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1,
-}
-_ORDINAL_SUFFIX = ("st", "nd", "rd", "th")
+from voicebot.nlu.lexicon import (
+    HOMOPHONES,
+    ONE_BEFORE_SCALE,
+    ONE_PRONOUN_AFTER,
+    ORDINAL_SUFFIXES,
+    ORDINALS,
+    POSITION_WORDS,
+    REPEATS,
+    SCALES,
+    TEENS,
+    TENS,
+    UNITS,
+    ZERO_LETTERS,
+)
+
+__all__ = ["HOMOPHONES", "ORDINALS", "REPEATS", "SCALES", "TEENS", "TENS", "UNITS",
+           "ZERO_LETTERS", "digits_of", "find_digits", "find_number", "find_ordinal",
+           "is_figure", "number_runs", "value_of"]
+
+# A written figure: "42", or a decimal kept whole by normalize ("3.5").
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")
 
 
-# "the second one", "that one", "no one": a pronoun, not the digit 1.
-_ONE_PRONOUN_AFTER = {"the", "that", "this", "which", "no", "any", "each", "every", "other"}
+def is_figure(word: str) -> bool:
+    return _FIGURE.fullmatch(word) is not None
+
+
+def _figure_value(word: str) -> int | float:
+    value = float(word)
+    return int(value) if value.is_integer() else value
 
 
 def _is_numeric(words: tuple[str, ...], i: int) -> bool:
     w = words[i]
-    if w == "one" and i > 0 and (words[i - 1] in ORDINALS or words[i - 1] in _ONE_PRONOUN_AFTER):
+    if w == "one" and i > 0 and (words[i - 1] in ORDINALS or words[i - 1] in ONE_PRONOUN_AFTER):
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if not (nxt.isdigit() or nxt in UNITS or nxt in TEENS or nxt in TENS):
             return False
-    if w.isdigit() or w in UNITS or w in TEENS or w in TENS:
+    if is_figure(w) or w in UNITS or w in TEENS or w in TENS:
         return True
+    if w in ONE_BEFORE_SCALE:
+        return i + 1 < len(words) and words[i + 1] in SCALES
     if w in SCALES:
         return i > 0 and _is_numeric(words, i - 1)
     if w in REPEATS:
@@ -60,7 +66,7 @@ def _neighbour_numeric(words: tuple[str, ...], i: int) -> bool:
     for j in (i - 1, i + 1):
         if 0 <= j < len(words):
             w = words[j]
-            if w.isdigit() or w in UNITS or w in TEENS or w in TENS or w in REPEATS:
+            if is_figure(w) or w in UNITS or w in TEENS or w in TENS or w in REPEATS:
                 return True
     return False
 
@@ -79,7 +85,8 @@ def number_runs(words: tuple[str, ...]) -> list[tuple[str, ...]]:
         joins = w == "and" and current and i + 1 < len(words) and _is_numeric(words, i + 1)
         homophone = w in HOMOPHONES and current and _homophone_ok(words, i)
         if _is_numeric(words, i) or homophone or joins:
-            current.append(w)
+            # "a hundred" is read as "one hundred".
+            current.append("one" if w in ONE_BEFORE_SCALE else w)
         elif current:
             runs.append(tuple(current))
             current = []
@@ -115,7 +122,7 @@ def digits_of(run: tuple[str, ...]) -> str:
     if "thousand" in run or "million" in run:
         # "two thousand five hundred" is said as a value even inside a digit string.
         value = value_of(run, fallback=False)
-        if value is not None and not any(w.isdigit() or w in REPEATS for w in run):
+        if value is not None and not any(is_figure(w) or w in REPEATS for w in run):
             return str(value)
     out: list[str] = []
     i = 0
@@ -129,8 +136,8 @@ def digits_of(run: tuple[str, ...]) -> str:
         if w == "and":
             i += 1
             continue
-        if w.isdigit():
-            out.append(w)
+        if is_figure(w):
+            out.append(w.replace(".", ""))
         elif w in ZERO_LETTERS:
             out.append("0")
         elif w in HOMOPHONES:
@@ -156,14 +163,14 @@ def digits_of(run: tuple[str, ...]) -> str:
     return "".join(out)
 
 
-def value_of(run: tuple[str, ...], fallback: bool = True) -> int | None:
+def value_of(run: tuple[str, ...], fallback: bool = True) -> int | float | None:
     """Read a run as a quantity: "twenty three" -> 23, "two thousand five hundred" -> 2500.
 
     Runs that are not a well-formed quantity ("four five six", "nineteen eighty four")
     fall back to their digit reading, which is what a caller meant.
     """
-    if len(run) == 1 and run[0].isdigit():
-        return int(run[0])
+    if len(run) == 1 and is_figure(run[0]):
+        return _figure_value(run[0])
     total = 0
     current = 0
     last = ""  # kind of the previous word: unit, teen, tens, scale
@@ -204,8 +211,8 @@ def find_digits(words: tuple[str, ...]) -> str | None:
     return digits or None
 
 
-def find_number(words: tuple[str, ...]) -> int | None:
-    """The first quantity the caller said."""
+def find_number(words: tuple[str, ...]) -> int | float | None:
+    """The first quantity the caller said ("3.5" written by a recogniser is 3.5)."""
     for run in number_runs(words):
         value = value_of(run)
         if value is not None:
@@ -225,9 +232,9 @@ def find_ordinal(words: tuple[str, ...]) -> int | None:
                 continue
             if nxt in ("", "one", "option", "choice", "item") or prev in ("the", "that"):
                 return ORDINALS[w]
-        if w[:-2].isdigit() and w.endswith(_ORDINAL_SUFFIX) and w[:-2]:
+        if w[:-2].isdigit() and w.endswith(ORDINAL_SUFFIXES) and w[:-2]:
             return int(w[:-2])
-        if w in ("option", "number", "choice", "press") and i + 1 < len(words):
+        if w in POSITION_WORDS and i + 1 < len(words):
             nxt = words[i + 1]
             if nxt in UNITS or nxt in TEENS:
                 return UNITS.get(nxt) or TEENS[nxt]

@@ -15,14 +15,11 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-# Words that make two sentences look alike without saying what the caller wants.
-_STOP_TEXT = (
-    "i me my we our you your a an the to of for in on at is am are was be been would could "
-    "can will shall should do does did like want wanted wanna need needs just so some about "
-    "and or but hi hello hey there this that it its with get got have has had "
-    "think see go going let us"
-)
-STOPWORDS = frozenset(_STOP_TEXT.split())
+from voicebot.nlu.lexicon import FUNCTION_WORDS, STOPWORDS
+
+__all__ = ["FUNCTION_WORDS", "STOPWORDS", "Phrase", "content_stems", "keyword_scores", "score",
+           "stem"]
+
 _SUFFIXES = ("ing", "ed", "es", "s", "ly")
 # Below this a mis-heard long word is another word ("bill" / "ball" never match).
 FUZZY_WORD = 80.0
@@ -77,13 +74,6 @@ def score(utterance: Phrase, example: Phrase) -> float:
     words_score = covered * (0.8 + 0.2 * explained)
     # A whole-sentence near miss ("cant here you" / "can't hear you") still counts.
     return max(words_score, fuzz.ratio(utterance.text, example.text) / 100.0)
-
-
-# Words too common across intents to be evidence for any one of them.
-FUNCTION_WORDS = frozenset(
-    "what when where how why who which not no yes now today please thank thanks okay ok "
-    "right one really also actually again just".split()
-)
 
 
 def keyword_scores(utterance: Phrase, vocabularies: dict[str, frozenset[str]]) -> dict[str, float]:

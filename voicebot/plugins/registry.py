@@ -10,6 +10,7 @@ with `nlu: examples` never imports Whisper or a TTS engine.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import importlib
 import importlib.metadata
 import inspect
@@ -126,11 +127,15 @@ def options_schema(options: type[BaseModel]) -> list[dict[str, Any]]:
     return rows
 
 
-def _validation_message(kind: str, name: str, exc: ValidationError) -> str:
+def _validation_message(kind: str, name: str, exc: ValidationError,
+                        known: list[str]) -> str:
     parts = []
     for err in exc.errors():
         option = ".".join(str(x) for x in err["loc"]) or "(options)"
-        message = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1, cutoff=0.6)
+            message = "unknown option" + (f" (did you mean {close[0]!r}?)" if close else "")
         parts.append(f"option {option!r}: {message}")
     return f"{kind} plugin {name!r}: " + "; ".join(parts)
 
@@ -201,8 +206,10 @@ class PluginRegistry:
             self._ensure_root_on_path()
             return check_plugin_class(import_target(use), kind, repr(use))
         known = ", ".join(self.names(kind)) or "none"
+        close = difflib.get_close_matches(use, self.names(kind), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise PluginConfigError(
-            f"{kind} plugin {use!r} is not known; known {kind} plugins: {known} "
+            f"{kind} plugin {use!r} is not known{hint}; known {kind} plugins: {known} "
             "(or give an import path 'package.module:Class')"
         )
 
@@ -212,7 +219,9 @@ class PluginRegistry:
         try:
             return cls.Options.model_validate(options or {})
         except ValidationError as exc:
-            raise PluginConfigError(_validation_message(kind, use, exc)) from None
+            raise PluginConfigError(
+                _validation_message(kind, use, exc, list(cls.Options.model_fields))
+            ) from None
 
     def create(self, kind: str, use: str, options: dict[str, Any] | None = None) -> Plugin:
         """Resolve, validate `options` with the plugin's Options model, and construct."""

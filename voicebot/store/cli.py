@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from voicebot.store.backends import is_postgres_url
 from voicebot.store.records import CallStore
 from voicebot.store.schema import SchemaError
 
 DEFAULT_DB = "var/calls.sqlite3"
+DB_HELP = f"records: a SQLite file ({DEFAULT_DB}) or a postgresql:// URL"
 
 
 def add_calls_subcommands(subparsers: Any) -> None:
@@ -20,26 +22,38 @@ def add_calls_subcommands(subparsers: Any) -> None:
     sub = calls.add_subparsers(dest="calls_command", required=True, metavar="{list,show}")
 
     listing = sub.add_parser("list", help="the most recent calls, newest first")
-    listing.add_argument("--db", default=DEFAULT_DB, help=f"records database ({DEFAULT_DB})")
+    listing.add_argument("--db", default=DEFAULT_DB, help=DB_HELP)
     listing.add_argument("--limit", type=int, default=50, help="how many calls (50)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_calls_list)
 
     show = sub.add_parser("show", help="one call: metadata, events and turns")
     show.add_argument("call_id", metavar="ID")
-    show.add_argument("--db", default=DEFAULT_DB, help=f"records database ({DEFAULT_DB})")
+    show.add_argument("--db", default=DEFAULT_DB, help=DB_HELP)
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=cmd_calls_show)
 
 
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def _open(db: str, err: TextIO) -> CallStore | None:
     # Reading must not create an empty database where the user mistyped a path.
-    if db != ":memory:" and not Path(db).exists():
+    if db != ":memory:" and not is_postgres_url(db) and not Path(db).exists():
         print(f"no call records at {db} (pass --db PATH)", file=err)
+        return None
+    if db != ":memory:" and not is_postgres_url(db) and not _is_sqlite(Path(db)):
+        # Opening would write a schema into a file we were only asked to read.
+        print(f"{db}: not a call records database (not an SQLite file)", file=err)
         return None
     try:
         return CallStore(db)
-    except SchemaError as exc:
+    except (SchemaError, ConnectionError) as exc:
         print(str(exc), file=err)
         return None
 

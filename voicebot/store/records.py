@@ -1,9 +1,10 @@
-"""Call records in SQLite: one row per call, its events, its turns, its webhooks.
+"""Call records: one row per call, its events, its turns, its webhooks.
 
-Every statement runs on one worker thread that owns the only connection, so writes are
-serialised without locks and the event loop only ever awaits a future. Writes queued
-while the worker is busy are applied together in one transaction (group commit). A store
-serves one event loop at a time. WAL mode keeps a
+In SQLite by default, in PostgreSQL when `store.url` names one (backends.py); the code
+below is the same for both. Every statement runs on one worker thread that owns the only
+connection, so writes are serialised without locks and the event loop only ever awaits a
+future. Writes queued while the worker is busy are applied together in one transaction
+(group commit). A store serves one event loop at a time. In SQLite, WAL mode keeps a
 commit cheap (no fsync per write with synchronous=NORMAL) and lets the `voicebot calls`
 command read while the server writes.
 """
@@ -14,14 +15,15 @@ import asyncio
 import dataclasses
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from voicebot.store.schema import migrate
+from voicebot.store.backends import backend_for
+from voicebot.store.schema import Connection
+from voicebot.store.search import CallQuery, search_calls
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,41 +43,34 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+# A batch that a concurrent writer's locks aborted (PostgreSQL) is re-run this many times.
+TRANSIENT_RETRIES = 3
+
+
+class _Transient(Exception):
+    """A batch was rolled back whole because one write met a deadlock; run it again."""
+
+
 class CallStore:
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = str(path)
+    def __init__(self, target: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        """`target`: a SQLite path (or ":memory:"), or a postgresql:// URL."""
+        self._backend = backend_for(target)
+        self.backend = self._backend.name
+        self.path = self._backend.label  # where the records are, without a password
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callstore")
         self._closed = False
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn: sqlite3.Connection = self._executor.submit(self._connect).result()
+            self._conn: Connection = self._executor.submit(self._backend.connect).result()
         except BaseException:
             self._executor.shutdown(wait=True)
             raise
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a commit is durable against a crash of voicebot, and
-            # only a power cut can lose the last moments; no fsync per webhook.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
-            migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
         """Queue a write; concurrent writes share one transaction (group commit).
 
         Each write runs in its own savepoint, so one failing write fails alone. Writes
@@ -107,11 +102,24 @@ class CallStore:
                 else:
                     future.set_exception(value)
 
-    def _apply(self, batch: list[tuple[Callable[[sqlite3.Connection], Any], Any]]
+    def _apply(self, batch: list[tuple[Callable[[Connection], Any], Any]]
                ) -> list[tuple[bool, Any]]:
+        if self._backend.is_broken(self._conn):
+            # The server restarted or the network dropped: the next batch reconnects.
+            log.warning("records database connection lost; reconnecting to %s", self.path)
+            self._conn = self._backend.connect()
+        for attempt in range(TRANSIENT_RETRIES):
+            try:
+                return self._apply_once(batch, last=attempt == TRANSIENT_RETRIES - 1)
+            except _Transient:
+                log.info("records batch of %d met a concurrent writer; retrying", len(batch))
+        raise AssertionError("unreachable: the last attempt never raises _Transient")
+
+    def _apply_once(self, batch: list[tuple[Callable[[Connection], Any], Any]],
+                    last: bool) -> list[tuple[bool, Any]]:
         conn = self._conn
         outcomes: list[tuple[bool, Any]] = []
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(self._backend.begin)
         try:
             for fn, _ in batch:
                 conn.execute("SAVEPOINT w")
@@ -119,6 +127,10 @@ class CallStore:
                     outcomes.append((True, fn(conn)))
                 except Exception as exc:
                     conn.execute("ROLLBACK TO w")
+                    if not last and self._backend.is_transient(exc):
+                        # Our earlier writes in this batch still hold their locks: only a
+                        # whole rollback lets the other writer through.
+                        raise _Transient from exc
                     outcomes.append((False, exc))
                 conn.execute("RELEASE w")
         except BaseException:
@@ -137,11 +149,11 @@ class CallStore:
             raise RuntimeError("call store is closed")
         return self._executor.submit(fn, *args).result()
 
-    def _ensure_call(self, conn: sqlite3.Connection, call_id: str) -> None:
+    def _ensure_call(self, conn: Connection, call_id: str) -> None:
         # An event for a call nobody opened (a webhook for a call that never reached the
         # bot) still gets a record rather than being dropped.
         conn.execute(
-            "INSERT OR IGNORE INTO calls (call_id, opened_at) VALUES (?, ?)",
+            "INSERT INTO calls (call_id, opened_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (call_id, self._clock()),
         )
 
@@ -151,9 +163,10 @@ class CallStore:
         """Create the call's record, or merge `meta` into it (later non-null values win)."""
         await self._write(lambda c: self._merge_meta(c, call_id, meta))
 
-    def _merge_meta(self, conn: sqlite3.Connection, call_id: str, meta: dict[str, Any]) -> None:
+    def _merge_meta(self, conn: Connection, call_id: str, meta: dict[str, Any]) -> None:
         self._ensure_call(conn, call_id)
-        row = conn.execute("SELECT meta FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        row = conn.execute("SELECT meta FROM calls WHERE call_id = ?" + self._backend.for_update,
+                           (call_id,)).fetchone()
         merged = json.loads(row["meta"])
         merged.update({k: v for k, v in meta.items() if v is not None})
         conn.execute("UPDATE calls SET meta = ? WHERE call_id = ?", (_dumps(merged), call_id))
@@ -162,7 +175,7 @@ class CallStore:
         await self._write(lambda c: self._insert_event(c, call_id, kind, data))
 
     def _insert_event(
-        self, conn: sqlite3.Connection, call_id: str, kind: str, data: dict[str, Any]
+        self, conn: Connection, call_id: str, kind: str, data: dict[str, Any]
     ) -> None:
         self._ensure_call(conn, call_id)
         conn.execute(
@@ -173,7 +186,7 @@ class CallStore:
     async def add_turn(self, call_id: str, turn: dict[str, Any]) -> None:
         await self._write(lambda c: self._insert_turn(c, call_id, turn))
 
-    def _insert_turn(self, conn: sqlite3.Connection, call_id: str, turn: dict[str, Any]) -> None:
+    def _insert_turn(self, conn: Connection, call_id: str, turn: dict[str, Any]) -> None:
         self._ensure_call(conn, call_id)
         (count,) = conn.execute(
             "SELECT COUNT(*) FROM turns WHERE call_id = ?", (call_id,)
@@ -202,7 +215,7 @@ class CallStore:
         """Mark the call closed. The first close wins: it is the one that ended the call."""
         await self._write(lambda c: self._close(c, call_id, reason))
 
-    def _close(self, conn: sqlite3.Connection, call_id: str, reason: str) -> None:
+    def _close(self, conn: Connection, call_id: str, reason: str) -> None:
         self._ensure_call(conn, call_id)
         conn.execute(
             "UPDATE calls SET closed_at = ?, close_reason = ? "
@@ -223,11 +236,11 @@ class CallStore:
     ) -> bool:
         """Store a delivery; True if it is new, False if this delivery was seen before."""
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: Connection) -> bool:
             cur = conn.execute(
-                """INSERT OR IGNORE INTO webhook_deliveries
+                """INSERT INTO webhook_deliveries
                    (delivery_key, received_at, resource, event, call_id, attempt, known, body)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
                 (key, self._clock(), resource, event, call_id, attempt, int(known), _dumps(body)),
             )
             if cur.rowcount == 0 and call_id is not None:
@@ -256,6 +269,10 @@ class CallStore:
     async def aget_call(self, call_id: str) -> dict[str, Any] | None:
         return await self._run(self._get_call, call_id)
 
+    async def asearch_calls(self, query: CallQuery) -> list[dict[str, Any]]:
+        """Calls matching `query`, newest first (voicebot/store/search.py)."""
+        return await self._run(lambda: search_calls(self._conn, query, self._call_row))
+
     def count_webhooks(self, *, call_id: str | None = None) -> int:
         def count() -> int:
             if call_id is None:
@@ -273,7 +290,8 @@ class CallStore:
             """SELECT c.*,
                       (SELECT COUNT(*) FROM turns t WHERE t.call_id = c.call_id) AS turns,
                       (SELECT COUNT(*) FROM events e WHERE e.call_id = c.call_id) AS events
-               FROM calls c ORDER BY c.opened_at DESC, c.rowid DESC LIMIT ?""",
+               FROM calls c ORDER BY c.opened_at DESC, """ + self._backend.newest_tiebreak
+            + " LIMIT ?",
             (max(0, int(limit)),),
         ).fetchall()
         return [self._call_row(r) | {"turns": r["turns"], "events": r["events"]} for r in rows]
@@ -310,7 +328,7 @@ class CallStore:
         }
 
     @staticmethod
-    def _call_row(row: sqlite3.Row) -> dict[str, Any]:
+    def _call_row(row: Any) -> dict[str, Any]:
         return {
             "call_id": row["call_id"],
             "opened_at": row["opened_at"],

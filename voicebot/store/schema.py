@@ -3,11 +3,15 @@
 Each migration is a list of statements that takes the database from version N-1 to N.
 Databases are only ever moved forward, one step at a time, each step in a transaction;
 a database written by a newer voicebot is refused rather than guessed at.
+
+One list serves both backends. It is written in SQLite's dialect and the PostgreSQL
+backend translates the few type names that differ (voicebot/store/postgres.py), so a new
+migration is added once, here, and the records tests run it on both servers.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any, Protocol
 
 MIGRATIONS: list[list[str]] = [
     # 1: calls, their events and their turns.
@@ -69,16 +73,28 @@ class SchemaError(RuntimeError):
     pass
 
 
-def current_version(conn: sqlite3.Connection) -> int:
+class Connection(Protocol):
+    """What the store needs of a database connection: sqlite3's, or the PostgreSQL
+    adapter's (which takes the same `?` placeholders)."""
+
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+def current_version(conn: Connection) -> int:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     return int(row[0] or 0)
 
 
-def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+def migrate(conn: Connection, target: int = SCHEMA_VERSION, *, begin: str = "BEGIN IMMEDIATE",
+            lock: str | None = None) -> int:
     """Bring the database to `target`; return the version it was at.
 
-    `conn` must be in autocommit mode (isolation_level=None): transactions are explicit.
+    `conn` must be in autocommit mode: transactions are explicit. Each step re-reads the
+    version inside its transaction (after `lock`, which serialises migrators), so
+    workers starting together on one fresh database apply each step exactly once.
     """
     start = current_version(conn)
     if start > SCHEMA_VERSION:
@@ -87,10 +103,15 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
             f"understands ({SCHEMA_VERSION}); upgrade voicebot or use another --db"
         )
     for version in range(start + 1, target + 1):
-        # One explicit transaction per step (SQLite DDL is transactional), so a failed
-        # step leaves the database at the previous version, not half-way.
-        conn.execute("BEGIN IMMEDIATE")
+        # One explicit transaction per step (DDL is transactional in both backends), so
+        # a failed step leaves the database at the previous version, not half-way.
+        conn.execute(begin)
         try:
+            if lock is not None:
+                conn.execute(lock)
+            if current_version(conn) >= version:  # another worker got here first
+                conn.execute("COMMIT")
+                continue
             for statement in MIGRATIONS[version - 1]:
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from voicebot.telephony.rates import UnsupportedMedia, check_rate
+
 MAX_TEXT_CHARS = 65536
 
 # Canonical encodings: "l16" means the framing's native byte order (big-endian in RTP as
@@ -30,6 +32,24 @@ _ENCODING_ALIASES = {
     "l16be": "l16be", "s16be": "l16be", "pcm_s16be": "l16be",
 }
 _DTMF_KEYS = set("0123456789*#ABCD")
+_RATE_KEYS = ("sample_rate", "sampleRate", "rate")
+_ENCODING_KEYS = ("encoding", "media_format", "mediaFormat", "codec")
+# A start message that names a format we cannot decode ends the call (close 1003): the
+# audio that follows would be noise to every stage after this one.
+_MEDIA_KEYS = frozenset(_RATE_KEYS + _ENCODING_KEYS)
+
+
+MAX_ID_CHARS = 128
+
+
+def clean_id(value: str) -> str:
+    """An identifier from the wire, made safe to log, store and show: at most
+    MAX_ID_CHARS, unprintable characters written as escapes. A call id of "\\ud800"
+    (valid JSON, no UTF-8) was never recorded and made /debug/tasks answer 500."""
+    text = value[:MAX_ID_CHARS]
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 class ControlError(ValueError):
@@ -48,7 +68,9 @@ def normalise_encoding(name: str) -> str:
     try:
         return _ENCODING_ALIASES[key]
     except KeyError:
-        raise ValueError(f"unsupported encoding {name!r}; use one of {ENCODINGS}") from None
+        raise UnsupportedMedia(
+            f"unsupported encoding {name[:24]!a}; use one of {', '.join(ENCODINGS)}"
+        ) from None
 
 
 class _Message(BaseModel):
@@ -67,10 +89,10 @@ class StartMessage(_Message):
         None, validation_alias=AliasChoices("to_number", "to", "toNumber", "callee")
     )
     encoding: str | None = Field(
-        None, validation_alias=AliasChoices("encoding", "media_format", "mediaFormat", "codec")
+        None, validation_alias=AliasChoices(*_ENCODING_KEYS)
     )
     sample_rate: int | None = Field(
-        None, ge=8000, le=48000, validation_alias=AliasChoices("sample_rate", "sampleRate", "rate")
+        None, validation_alias=AliasChoices(*_RATE_KEYS)
     )
     # The RTP payload type that carries audio in `encoding`, when it is a dynamic one.
     payload_type: int | None = Field(
@@ -83,12 +105,22 @@ class StartMessage(_Message):
     @field_validator("call_id", "from_number", "to_number", mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) else value
+        value = str(value) if isinstance(value, int | float) else value
+        return clean_id(value) if isinstance(value, str) else value
 
     @field_validator("encoding", mode="before")
     @classmethod
     def _encoding(cls, value: Any) -> Any:
-        return normalise_encoding(value) if isinstance(value, str) else value
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise UnsupportedMedia(f"encoding must be a name, got {type(value).__name__}")
+        return normalise_encoding(value)
+
+    @field_validator("sample_rate", mode="before")
+    @classmethod
+    def _rate(cls, value: Any) -> Any:
+        return None if value is None else check_rate(value)
 
 
 class StopMessage(_Message):
@@ -156,7 +188,10 @@ def parse_control(text: str) -> ControlMessage:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
+        errors = exc.errors()
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or kind}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or kind}: {err['msg']}" for err in errors
         )
-        raise ControlError("invalid_control", f"{kind}: {problems}") from None
+        media = any(err["loc"] and err["loc"][0] in _MEDIA_KEYS for err in errors)
+        reason = "unsupported_media" if model is StartMessage and media else "invalid_control"
+        raise ControlError(reason, f"{kind}: {problems}") from None

@@ -32,11 +32,13 @@ from voicebot.telephony.control import (
 from voicebot.telephony.dtmf import DtmfDetector
 from voicebot.telephony.g711 import alaw_decode, ulaw_decode
 from voicebot.telephony.jitter import JitterBuffer
-from voicebot.telephony.resample import StreamResampler
+from voicebot.telephony.rates import ACCEPTED_RATES, UnsupportedMedia, check_rate
+from voicebot.telephony.resample import StreamResampler, warm_up
 from voicebot.telephony.rtp import RtpError, RtpPacket, parse_rtp
 
 __all__ = [
     "ControlMessage", "DtmfDigit", "DtmfMessage", "InboundDecoder", "StartMessage", "StopMessage",
+    "UnsupportedMedia", "warm_up_filters",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,11 @@ def _decoder(encoding: str, rtp: bool, channels: int = 1) -> Decoder:
     if encoding == "l16":
         encoding = "l16be" if rtp else "l16le"
     return _l16(encoding[-2:], channels)
+
+
+def warm_up_filters() -> None:
+    """Build the resampling filters of every accepted rate (server start-up)."""
+    warm_up(ACCEPTED_RATES, PIPELINE_RATE)
 
 
 class _FrameMaker:
@@ -133,9 +140,11 @@ class InboundDecoder:
     """Per-call decoder of the media WebSocket's inbound frames.
 
     `default_encoding` / `default_rate` describe raw frames and dynamic RTP payload types
-    until a start message says otherwise (they come from the query string). Feed every
-    binary frame to `feed_binary`, every text frame to `feed_text`, and call `finish`
-    once when the socket closes. Not thread-safe; one call, one task.
+    until a start message says otherwise (they come from the query string; a rate not in
+    ACCEPTED_RATES or an unknown encoding raises UnsupportedMedia). Feed every binary
+    frame to `feed_binary`, every text frame to `feed_text`, and call `finish` once when
+    the socket closes. A start message naming a format we cannot decode sets `refused`:
+    the caller should end the call (close 1003). Not thread-safe; one call, one task.
     """
 
     def __init__(
@@ -153,7 +162,8 @@ class InboundDecoder:
         if framing not in ("auto", "rtp", "raw"):
             raise ValueError(f"framing must be auto, rtp or raw, got {framing!r}")
         self.encoding = normalise_encoding(default_encoding)
-        self.sample_rate = int(default_rate)
+        self.sample_rate = check_rate(default_rate)
+        self.refused: str | None = None  # why this call's media cannot be decoded
         self.dtmf_payload_type = dtmf_payload_type
         self.dynamic_payload_type: int | None = None
         self.framing = framing
@@ -207,6 +217,8 @@ class InboundDecoder:
             message = parse_control(text)
         except ControlError as exc:
             self._drop(exc.reason, exc.detail)
+            if exc.reason == "unsupported_media":
+                self.refused = exc.detail
             return None
         if isinstance(message, StartMessage):
             self._apply_start(message)

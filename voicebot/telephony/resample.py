@@ -20,6 +20,7 @@ import numpy as np
 import soxr
 from numpy.lib.stride_tricks import sliding_window_view
 
+MAX_PHASES = 2048  # a bigger polyphase bank means an exotic rate pair (see rates.py)
 ZERO_CROSSINGS = 16  # sinc lobes each side, in samples at the lower of the two rates
 KAISER_BETA = 6.8  # ~70 dB stopband: below the 8-bit G.711 noise floor that follows
 
@@ -40,7 +41,7 @@ def resample(pcm: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     return soxr.resample(pcm, src_rate, dst_rate, quality="HQ")
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
 def _design(up: int, down: int) -> tuple[np.ndarray, int]:
     """Polyphase bank (phases x taps) and the filter's centre in upsampled samples.
 
@@ -55,6 +56,30 @@ def _design(up: int, down: int) -> tuple[np.ndarray, int]:
     taps = -(-h.size // up)
     h = np.concatenate([h, np.zeros(taps * up - h.size)])
     return np.ascontiguousarray(h.reshape(taps, up).T, dtype=np.float32), centre
+
+
+_Plan = tuple[np.ndarray, int, np.ndarray, tuple[tuple[int, float] | None, ...]]
+
+
+@lru_cache(maxsize=32)
+def _plan(up: int, down: int) -> _Plan:
+    """Everything a StreamResampler needs for one rate pair, built once per process:
+    after `warm_up`, a call never designs a filter on the event loop."""
+    bank, centre = _design(up, down)
+    # With the cut-off at the lower Nyquist, some phases of an integer upsampler are a
+    # single tap (8k->16k: every other output is an input sample): copy, don't convolve.
+    single_tap: list[tuple[int, float] | None] = []
+    for row in bank:
+        nonzero = np.flatnonzero(np.abs(row) > 1e-6)
+        single_tap.append((int(nonzero[0]), float(row[nonzero[0]])) if nonzero.size == 1 else None)
+    return bank, centre, np.ascontiguousarray(bank[:, ::-1]), tuple(single_tap)
+
+
+def warm_up(rates: tuple[int, ...], dst_rate: int) -> None:
+    """Design the filters from each of `rates` to `dst_rate` now (start-up, ~0.1 s)."""
+    for rate in rates:
+        g = gcd(rate, dst_rate)
+        _plan(dst_rate // g, rate // g)
 
 
 # Up to this many phases, one np.convolve per phase is fastest (8k->16k has 2, 16k->8k 1).
@@ -72,16 +97,14 @@ class StreamResampler:
         g = gcd(src_rate, dst_rate)
         self._up, self._down = dst_rate // g, src_rate // g
         self._passthrough = self._up == self._down
-        self._bank, self._centre = _design(self._up, self._down)
+        if max(self._up, self._down) > MAX_PHASES:
+            # The filter grows with the rates' least common multiple: 1 Hz -> 16 kHz asked
+            # for gigabytes. The wire's rates need at most 640 phases (11.025 kHz).
+            raise ValueError(f"no streaming filter for {src_rate} -> {dst_rate} Hz: "
+                             f"{max(self._up, self._down)} phases, limit {MAX_PHASES}")
+        plan = _plan(self._up, self._down)
+        self._bank, self._centre, self._reversed_bank, self._single_tap = plan
         self._taps = self._bank.shape[1]
-        self._reversed_bank = np.ascontiguousarray(self._bank[:, ::-1])
-        # With the cut-off at the lower Nyquist, some phases of an integer upsampler are a
-        # single tap (8k->16k: every other output is an input sample): copy, don't convolve.
-        self._single_tap: list[tuple[int, float] | None] = []
-        for row in self._bank:
-            nonzero = np.flatnonzero(np.abs(row) > 1e-6)
-            single = (int(nonzero[0]), float(row[nonzero[0]])) if nonzero.size == 1 else None
-            self._single_tap.append(single)
         self._reset()
 
     @property

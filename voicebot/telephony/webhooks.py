@@ -47,6 +47,8 @@ FIELD_ALIASES: dict[str, str] = {
     "receiver_number": "to_number",
 }
 _ENVELOPE_KEYS = frozenset({"event", "resource", "timestamp", "attempt", "data"})
+# JWT claims about the token itself, not part of the event it signs.
+_TOKEN_CLAIMS = frozenset({"iat", "exp", "nbf", "url", "jti", "iss", "aud", "sub"})
 
 
 class WebhookFormatError(ValueError):
@@ -197,6 +199,13 @@ def _signed_body(claims: dict[str, Any]) -> Any:
     return payload
 
 
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except RecursionError:  # nested past what == can walk: not a body we would take
+        return False
+
+
 def verify_signature(
     token: str | None,
     key: str,
@@ -247,13 +256,15 @@ def verify_signature(
             raise SignatureError("signature was issued for another URL")
     if "payload" in claims:
         signed = _signed_body(claims)
-        if body is not None and signed != body:
+        if body is not None and not _same(signed, body):
             raise SignatureError("signed payload does not match the body")
         return signed if isinstance(signed, dict) else body
     if "event" in claims and ("data" in claims or "resource" in claims):
-        # Flat form: the envelope itself is the claim set.
-        envelope = {k: v for k, v in claims.items() if k not in ("iat", "exp", "nbf")}
-        if body is not None and any(body.get(k) != v for k, v in envelope.items()):
+        # Flat form: the envelope itself is the claim set. The body must be exactly the
+        # signed envelope: one extra key (a `nonce`) used to pass, and changed the
+        # de-duplication key, so one captured token was applied once per variant.
+        envelope = {k: v for k, v in claims.items() if k not in _TOKEN_CLAIMS}
+        if body is not None and not _same(body, envelope):
             raise SignatureError("signed envelope does not match the body")
-        return body if body is not None else envelope
+        return envelope
     return body

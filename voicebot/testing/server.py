@@ -45,7 +45,7 @@ def write_config(directory: Path, flow: str | Path, **overrides: Any) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(flow: str | Path, startup_timeout: float = 90.0,
+def running_server(flow: str | Path, startup_timeout: float = 90.0, log_level: str = "warning",
                    **overrides: Any) -> Iterator[dict[str, Any]]:
     """Yields {"url", "http", "process", "log", "db"}; stops the server (SIGTERM) after."""
     with tempfile.TemporaryDirectory(prefix="voicebot-e2e-") as tmp:
@@ -56,7 +56,7 @@ def running_server(flow: str | Path, startup_timeout: float = 90.0,
         log = open(log_path, "w")
         proc = subprocess.Popen(
             [sys.executable, "-m", "voicebot.cli", "serve", "--config", str(config),
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ),
         )
         http = f"http://127.0.0.1:{port}"

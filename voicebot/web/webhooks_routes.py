@@ -30,6 +30,56 @@ from voicebot.telephony.webhooks import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1 << 20  # a webhook is a few hundred bytes; a megabyte is not one
+MAX_DEPTH = 32  # Ringover's envelope is 3 deep; 300 deep made GET /calls recurse out (500)
+BODY_TIMEOUT_S = 10.0  # the whole body, once the headers are in: no slow-loris uploads
+
+
+class BodyRefused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES,
+                    timeout_s: float = BODY_TIMEOUT_S) -> bytes:
+    """The request body, refused before it is read when it says it is too big
+    (Content-Length), and as soon as it turns out to be (chunked, or a lying length):
+    a 300 MB POST used to be read whole, before any authentication (issue 12)."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise BodyRefused(400, "bad Content-Length")
+        if int(length) > limit:
+            raise BodyRefused(413, f"webhook body too large ({length} bytes, limit {limit})")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyRefused(413, f"webhook body too large (over {limit} bytes)")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyRefused(408, f"webhook body not received within {timeout_s:g} s") from None
+    return b"".join(chunks)
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep lists and objects nest in `value`, counting no further than `limit` + 1."""
+    depth, level = 0, [value]
+    while level and depth <= limit:
+        children: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                children.extend(item.values())
+            elif isinstance(item, list):
+                children.extend(item)
+        if not children and not any(isinstance(i, dict | list) for i in level):
+            break
+        depth += 1
+        level = children
+    return depth
 
 
 class WebhookProcessor:
@@ -113,9 +163,11 @@ def make_webhook_router(
             return _error(503, "webhook key not configured: set webhooks.key or "
                                "VOICEBOT_WEBHOOKS__KEY (or webhooks.allow_unsigned: true "
                                "for a test bench)")
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            return _error(413, "webhook body too large")
+        try:
+            raw = await read_body(request)
+        except BodyRefused as exc:
+            log.warning("webhook refused: %s", exc.detail)
+            return _error(exc.status, exc.detail)
         try:
             body: Any = json.loads(raw) if raw else None
         except (ValueError, RecursionError):
@@ -133,6 +185,8 @@ def make_webhook_router(
                 log.warning("webhook refused: %s", exc.reason)
                 return _error(401, exc.reason)
             body = trusted
+        if nesting_depth(body) > MAX_DEPTH:
+            return _error(400, f"webhook body nested deeper than {MAX_DEPTH} levels")
         try:
             # "\ud800" is valid JSON but no UTF-8 can store it: refuse it, do not 500.
             json.dumps(body, ensure_ascii=False).encode()

@@ -1,0 +1,136 @@
+"""Two real workers sharing PostgreSQL and Redis: a webhook sent to worker A reaches the
+call live on worker B, over real connections, with real audio at real-time pace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.webhooks.webhook_helpers import KEY, call_event, sign
+from voicebot.simulator import Silence, Speech, WaitFor, WaitQuiet, simulate
+from voicebot.store.records import CallStore
+from voicebot.testing.callers import piper_8k
+from voicebot.testing.datastores import REDIS_URL, postgres_schema, redis_prefix
+from voicebot.testing.server import running_server
+
+pytestmark = pytest.mark.e2e
+
+FLOW = Path(__file__).parent / "flows" / "webhooks.yaml"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[dict[str, Any]]:
+    with postgres_schema() as pg, redis_prefix() as prefix:
+        def worker(name: str) -> Any:
+            return running_server(
+                FLOW, webhooks={"key": KEY}, store={"url": pg},
+                cluster={"redis_url": REDIS_URL, "key_prefix": prefix, "worker_id": name})
+
+        with worker("a") as a, worker("b") as b:
+            yield {"a": a, "b": b, "pg": pg}
+
+
+def post_webhook(http: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        http + "/webhooks/ringover", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json",
+                 "X-Ringover-Webhook-Signature": sign(body)},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def record(pg: str, call_id: str, until: Any = None, within_s: float = 15.0) -> dict:
+    store = CallStore(pg)
+    try:
+        deadline = time.monotonic() + within_s
+        while True:
+            rec = store.get_call(call_id)
+            if until is None or (rec is not None and until(rec)) or time.monotonic() > deadline:
+                return rec
+            time.sleep(0.1)
+    finally:
+        store.close()
+
+
+def test_workers_report_ready_with_their_names(cluster) -> None:
+    for name in ("a", "b"):
+        with urllib.request.urlopen(cluster[name]["http"] + "/readyz", timeout=5) as r:
+            body = json.loads(r.read())
+        assert r.status == 200 and body["worker"] == name and body["directory"] is True
+
+
+def test_hangup_sent_to_worker_a_ends_the_call_live_on_worker_b(cluster) -> None:
+    call_id = "cluster-hangup"
+    hangup = call_event("hangup", call_id=call_id)
+
+    async def call_and_hang_up() -> tuple[Any, float, tuple[int, dict]]:
+        task = asyncio.create_task(simulate(
+            cluster["b"]["url"], [WaitFor("streamAudio", after=1.0), Silence(20)], timeout=30,
+            start_message={"event": "start", "call_id": call_id}))
+        await asyncio.sleep(2.0)
+        sent_at = time.monotonic()
+        answer = await asyncio.to_thread(post_webhook, cluster["a"]["http"], hangup)
+        return await task, sent_at, answer
+
+    result, sent_at, (status, body) = asyncio.run(call_and_hang_up())
+    assert status == 202 and body["status"] == "accepted"
+    assert result.closed_by_server
+    # B stopped speaking soon after A got the webhook: the greeting runs ~8 s otherwise.
+    assert all(r.at < sent_at + 2.0 for r in result.of("streamAudio"))
+    rec = record(cluster["pg"], call_id, until=lambda r: r["closed_at"] is not None)
+    kinds = [e["kind"] for e in rec["events"]]
+    assert kinds.count("webhook:hangup") == 1 and "media_stop" in kinds, kinds
+    # Ringover retries the same delivery, this time to worker B: applied once, not twice.
+    retry = dict(hangup, attempt=2)
+    assert post_webhook(cluster["b"]["http"], retry) == (200, {"status": "duplicate"})
+    rec = record(cluster["pg"], call_id)
+    assert [e["kind"] for e in rec["events"]].count("webhook:hangup") == 1
+    assert rec["webhook_retries"] == 1
+
+
+def test_call_data_from_a_webhook_at_worker_a_reaches_the_flow_on_worker_b(cluster) -> None:
+    call_id = "cluster-before-media"
+    ringing = call_event("ringing", call_id=call_id, from_number="+33611223344")
+    assert post_webhook(cluster["a"]["http"], ringing)[0] == 202
+    script = [WaitQuiet(0.6), Speech(piper_8k("I would like to speak to an agent")),
+              Silence(2.0)]
+    result = asyncio.run(simulate(cluster["b"]["url"], script, timeout=40,
+                                  start_message={"event": "start", "call_id": call_id}))
+    assert [r.event for r in result.of("transfer")] == [
+        {"event": "transfer", "data": "+33611223344"}
+    ]
+
+
+def test_a_worker_killed_mid_call_has_its_call_closed_as_failed_by_the_other() -> None:
+    # Own pair of workers: this one dies. TTL 2 s, sweeps every 0.5 s: closed in ~2.5 s.
+    with postgres_schema() as pg, redis_prefix() as prefix:
+        fast = {"redis_url": REDIS_URL, "key_prefix": prefix, "heartbeat_s": 0.5,
+                "worker_ttl_s": 2.0, "sweep_s": 0.5}
+        with running_server(FLOW, webhooks={"key": KEY}, store={"url": pg},
+                            cluster=dict(fast, worker_id="survivor")), \
+             running_server(FLOW, webhooks={"key": KEY}, store={"url": pg},
+                            cluster=dict(fast, worker_id="victim")) as victim:
+            call_id = "cluster-killed"
+
+            async def call_and_kill() -> Any:
+                task = asyncio.create_task(simulate(
+                    victim["url"], [WaitFor("streamAudio", after=1.0), Silence(20)],
+                    timeout=30, start_message={"event": "start", "call_id": call_id}))
+                await asyncio.sleep(2.0)
+                victim["process"].kill()  # SIGKILL: no drain, no goodbye
+                return await task
+
+            asyncio.run(call_and_kill())
+            rec = record(pg, call_id, until=lambda r: r["closed_at"] is not None,
+                         within_s=30.0)
+    assert rec["close_reason"] == "failed:worker_lost", rec
+    assert "worker_lost" in [e["kind"] for e in rec["events"]]
