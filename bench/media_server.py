@@ -138,8 +138,9 @@ class Call:
     """One call in progress. A script drives it with `say`, `wait_reply`, `wait_playing`
     and `pause`, while packets keep flowing every 20 ms."""
 
-    def __init__(self, wire: Wire, line: Line, echo_db: float | None = None) -> None:
-        self.wire, self.line = wire, line
+    def __init__(self, wire: Wire, line: Line, echo_db: float | None = None,
+                 open_timeout: float = 30.0) -> None:
+        self.wire, self.line, self.open_timeout = wire, line, open_timeout
         self.echo = None if echo_db is None else 10 ** (echo_db / 20)
         self.log = CallLog()
         self.playout: deque[np.ndarray] = deque()
@@ -191,7 +192,8 @@ class Call:
 
     async def run(self, url: str, script: Any, timeout: float) -> CallLog:
         # A generous handshake: a bot that loads models as a call connects may take a while.
-        async with websockets.connect(url, max_size=2**22, open_timeout=30) as ws:
+        async with websockets.connect(url, max_size=2**22,
+                                      open_timeout=self.open_timeout) as ws:
             for msg in self.wire.opening():
                 await ws.send(msg)
             self.log.marks["connected"] = time.monotonic()

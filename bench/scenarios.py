@@ -159,7 +159,8 @@ def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:
 
         await asyncio.sleep(0.1 * k)
         wire = bot.wire(f"load{k:04d}", f"{200 + k}")
-        return await Call(wire, Line(-65, seed=100 + k)).run(
+        # pipecat builds each call's models as it connects, one call after another.
+        return await Call(wire, Line(-65, seed=100 + k), open_timeout=setup_timeout).run(
             bot.url, script, timeout=setup_timeout + 30 * turns_each + 60)
 
     async def all_calls() -> list[CallLog | BaseException]:
