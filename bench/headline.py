@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -140,6 +141,8 @@ def main() -> int:
                         help="check this result file instead of running")
     parser.add_argument("--budgets", type=Path, default=BUDGETS)
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the servers this run started are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.source:
         result = json.loads(args.source.read_text())
     else:
