@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from voicebot.plugins.stt_whisper import bundled_model_path
 from voicebot.plugins.tts_piper import bundled_voice
-from voicebot.testing.server import free_port
+from voicebot.plugins.whisper_models import bundled_model_path
+from voicebot.testing.server import free_port, stop, wait_until_healthy
 
 PIPECAT = "pipecat-ai[websocket,silero,whisper,piper]==1.14.0"
 # pipecat's `websocket` extra brings FastAPI but no ASGI server; its runner uses uvicorn.
@@ -77,26 +74,8 @@ def running_pipecat(reply: str, startup_timeout: float = 120.0) -> Iterator[dict
             stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""})
         try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"pipecat bot exited: {log_path.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz",
-                                                timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"pipecat bot not ready: {log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
+            wait_until_healthy(proc, f"http://127.0.0.1:{port}/healthz", log_path,
+                               startup_timeout)
             yield {"url": f"ws://127.0.0.1:{port}/ws", "process": proc, "log": log_path}
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)
