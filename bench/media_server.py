@@ -191,9 +191,11 @@ class Call:
     # ---- the media server's side --------------------------------------------------------
 
     async def run(self, url: str, script: Any, timeout: float) -> CallLog:
-        # A generous handshake: a bot that loads models as a call connects may take a while.
-        async with websockets.connect(url, max_size=2**22,
-                                      open_timeout=self.open_timeout) as ws:
+        # A generous handshake, and no keep-alive pings: a bot that loads models as a call
+        # connects may hold its event loop for seconds, and a media server streaming audio
+        # has no need to ping (the packets are the keep-alive).
+        async with websockets.connect(url, max_size=2**22, open_timeout=self.open_timeout,
+                                      ping_interval=None) as ws:
             for msg in self.wire.opening():
                 await ws.send(msg)
             self.log.marks["connected"] = time.monotonic()

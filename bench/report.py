@@ -1,8 +1,9 @@
 """Regenerate the benchmark figures in docs/benchmarks.md and README.md from the result
 files bench/headline.py writes (docs/benchmarks/*.json), so no figure is typed by hand.
 
-The newest result file is the headline; every run is listed in a history table. Text
-between the markers is replaced; everything else in both files is left alone.
+Each figure comes from the newest result file that measured its scenario for both bots
+(a run may measure only some scenarios), and names that file; every run is listed in a
+history table. Text between the markers is replaced; the rest of both files is left alone.
 
     .venv/bin/python -m bench.report          # rewrite both files
     .venv/bin/python -m bench.report --check  # exit 1 if they differ from the results
@@ -70,48 +71,84 @@ def _machine(r: dict[str, Any]) -> str:
             f"at the start and {m.get('load_after', ['?'])[0]} at the end")
 
 
-def headline_table(path: Path, r: dict[str, Any]) -> str:
-    bots = ["voicebot", "pipecat"]
-    comp = f"stock pipecat {r['competitor']['version']}"
-    rows = [
-        ("reply, cached words (quiet line)", lambda b: _pair(r, "reply_cached", b)
-         + _missed(r, "reply_cached", b)),
-        ("reply, new words every turn (quiet line)", lambda b: _pair(r, "reply_fresh", b)
-         + _missed(r, "reply_fresh", b)),
-        ("reply, new words, noisy line -45 dBFS", lambda b: _pair(r, "noisy_45", b)
-         + _missed(r, "noisy_45", b)),
-        ("reply, new words, noisy line -35 dBFS", lambda b: _pair(r, "noisy_35", b)
-         + _missed(r, "noisy_35", b)),
-        ("cut-offs: long answers with pauses answered before the caller finished",
-         lambda b: _cut(r, b)),
-        ("reply with 8 talking calls, new words, Piper caller", lambda b: _pair(r, "load8", b)
-         + _missed(r, "load8", b)),
-        ("barge-in: speech onset -> break on the wire", lambda b: _pair(r, "barge_in", b,
-                                                                         "break")),
-        ("bot audio still queued at the break (lead)", lambda b: _pair(r, "barge_in", b,
-                                                                        "lead")),
-        ("speech onset -> end of the queued bot audio",
-         lambda b: _pair(r, "barge_in", b, "heard_until")),
-        ("false breaks, bot's own voice echoed at -12 dB", lambda b: _echo(r, b)),
-        ("CPU-seconds per second of a talking call (cached replies)",
-         lambda b: str(_get(r, "reply_cached", b, "cpu_s_per_s") or "not measured")),
-    ]
-    name = path.relative_to(ROOT)
-    out = [f"From `{name}` (commit `{r['git_commit'][:12]}`, {r['date']}; {_machine(r)}; "
-           f"{r['seconds']} s).", "", f"| figure | voicebot | {comp} |", "| --- | --- | --- |"]
-    out += [f"| {label} | {fn(bots[0])} | {fn(bots[1])} |" for label, fn in rows]
-    out += ["", "By caller voice (same file):", "",
-            "| reply | voice | voicebot | " + comp + " |", "| --- | --- | --- | --- |"]
+Runs = list[tuple[Path, dict[str, Any]]]
+
+# (what the row says, the scenario it comes from, how to read it for one bot)
+ROWS: list[tuple[str, str, Any]] = [
+    ("reply, cached words (quiet line)", "reply_cached",
+     lambda r, b: _pair(r, "reply_cached", b) + _missed(r, "reply_cached", b)),
+    ("reply, new words every turn (quiet line)", "reply_fresh",
+     lambda r, b: _pair(r, "reply_fresh", b) + _missed(r, "reply_fresh", b)),
+    ("reply, new words, noisy line -45 dBFS", "noisy_45",
+     lambda r, b: _pair(r, "noisy_45", b) + _missed(r, "noisy_45", b)),
+    ("reply, new words, noisy line -35 dBFS", "noisy_35",
+     lambda r, b: _pair(r, "noisy_35", b) + _missed(r, "noisy_35", b)),
+    ("cut-offs: long answers with pauses answered before the caller finished", "cutoffs",
+     lambda r, b: _cut(r, b)),
+    ("reply with 8 talking calls, new words, Piper caller", "load8",
+     lambda r, b: _pair(r, "load8", b) + _missed(r, "load8", b)),
+    ("8 calls: set-up, connect -> greeting audio", "load8",
+     lambda r, b: _pair(r, "load8", b, "setup")),
+    ("barge-in: speech onset -> break on the wire", "barge_in",
+     lambda r, b: _pair(r, "barge_in", b, "break") + _missed(r, "barge_in", b)),
+    ("bot audio still queued at the break (lead)", "barge_in",
+     lambda r, b: _pair(r, "barge_in", b, "lead")),
+    ("speech onset -> end of the queued bot audio", "barge_in",
+     lambda r, b: _pair(r, "barge_in", b, "heard_until")),
+    ("false breaks, bot's own voice echoed at -12 dB", "echo", lambda r, b: _echo(r, b)),
+    ("CPU-seconds per second of a talking call (cached replies)", "reply_cached",
+     lambda r, b: str(_get(r, "reply_cached", b, "cpu_s_per_s") or "not measured")),
+]
+
+
+def newest_with(runs: Runs, scenario: str) -> tuple[Path, dict[str, Any]] | None:
+    """The newest run that measured `scenario` for both bots (a run may measure only some
+    scenarios, e.g. `--scenario load8`)."""
+    for path, r in reversed(runs):
+        if set(r["scenarios"].get(scenario, {})) >= {"voicebot", "pipecat"}:
+            return path, r
+    return None
+
+
+def headline_table(runs: Runs) -> str:
+    used: dict[Path, dict[str, Any]] = {}
+    lines = []
+    for label, scenario, read in ROWS:
+        found = newest_with(runs, scenario)
+        if found is None:
+            lines.append(f"| {label} | not measured | not measured | |")
+            continue
+        path, r = found
+        used[path] = r
+        lines.append(f"| {label} | {read(r, 'voicebot')} | {read(r, 'pipecat')} | "
+                     f"`{path.name}` |")
+    versions = sorted({r["competitor"]["version"] for r in used.values()})
+    comp = f"stock pipecat {', '.join(versions)}"
+    out = [f"`{p.relative_to(ROOT)}`: commit `{r['git_commit'][:12]}`, {r['date']}, "
+           f"{_machine(r)}, {r['seconds']} s." for p, r in sorted(used.items())]
+    out = ["Each row names the result file it comes from (both bots, one run):", ""] + [
+        f"- {line}" for line in out]
+    out += ["", f"| figure | voicebot | {comp} | result file |", "| --- | --- | --- | --- |"]
+    out += lines
+    voice_rows = []
     for scenario, label in (("reply_cached", "cached words"), ("reply_fresh", "new words"),
                             ("noisy_35", "new words, -35 dBFS")):
-        voices = _get(r, scenario, "voicebot", "by_voice") or {}
-        for voice in sorted(voices):
-            out.append(f"| {label} | {voice} | {_pair(r, scenario, 'voicebot', 'by_voice', voice)}"
-                       f" | {_pair(r, scenario, 'pipecat', 'by_voice', voice)} |")
+        found = newest_with(runs, scenario)
+        if found is None:
+            continue
+        path, r = found
+        for voice in sorted(_get(r, scenario, "voicebot", "by_voice") or {}):
+            voice_rows.append(
+                f"| {label} | {voice} | {_pair(r, scenario, 'voicebot', 'by_voice', voice)} | "
+                f"{_pair(r, scenario, 'pipecat', 'by_voice', voice)} | `{path.name}` |")
+    if voice_rows:
+        out += ["", "By caller voice:", "",
+                f"| reply | voice | voicebot | {comp} | result file |",
+                "| --- | --- | --- | --- | --- |", *voice_rows]
     return "\n".join(out)
 
 
-def history_table(runs: list[tuple[Path, dict[str, Any]]]) -> str:
+def history_table(runs: Runs) -> str:
     out = ["Every run (newest last):", "",
            "| result file | commit | load at start | voicebot new-words p50 / p95 | "
            "pipecat new-words p50 / p95 | voicebot 8 calls p95 | cut-offs voicebot |",
@@ -127,35 +164,47 @@ def history_table(runs: list[tuple[Path, dict[str, Any]]]) -> str:
     return "\n".join(out)
 
 
-def readme_sentence(path: Path, r: dict[str, Any]) -> str:
+def readme_sentence(runs: Runs) -> str:
+    def src(scenario: str) -> tuple[Path, dict[str, Any]]:
+        found = newest_with(runs, scenario)
+        return found if found is not None else (Path(), {"scenarios": {}})
+
     def p(scenario: str, bot: str, q: str = "p50_ms", *sub: str) -> str:
-        v = _get(r, scenario, bot, *sub, q)
+        v = _get(src(scenario)[1], scenario, bot, *sub, q)
         return "-" if v is None else f"{v:,} ms"
+
+    def cite(*scenarios: str) -> str:
+        names = sorted({src(s)[0].name for s in scenarios if src(s)[1]["scenarios"]})
+        return ", ".join(f"`docs/benchmarks/{n}`" for n in names) or "not measured"
+
+    path, newest = runs[-1]
     return (
-        f"Measured against a stock pipecat {r['competitor']['version']} bot on the same "
-        f"simulated calls, in one run on a shared 2-core machine (`{path.relative_to(ROOT)}`"
-        f", load average {r['machine']['load_before'][0]}): with the offline Whisper "
-        f"tiny.en model and the Piper joe voice, voicebot answers a reply it synthesises "
-        f"while the caller waits in {p('reply_fresh', 'voicebot')} p50 / "
-        f"{p('reply_fresh', 'voicebot', 'p95_ms')} p95 (pipecat "
-        f"{p('reply_fresh', 'pipecat')} / {p('reply_fresh', 'pipecat', 'p95_ms')}), "
-        f"{p('noisy_35', 'voicebot')} p50 on a noisy line at -35 dBFS (pipecat "
-        f"{p('noisy_35', 'pipecat')}), cuts off {_cut(r, 'voicebot')} of long answers "
-        f"with pauses (pipecat {_cut(r, 'pipecat')}), keeps 8 talking calls at "
-        f"{p('load8', 'voicebot', 'p95_ms')} p95 (pipecat {p('load8', 'pipecat', 'p95_ms')})"
-        f", and sends `break` {p('barge_in', 'voicebot', 'p50_ms', 'break')} p50 after a "
-        f"caller talks over it (pipecat's `clear`: "
-        f"{p('barge_in', 'pipecat', 'p50_ms', 'break')}). All figures: "
-        f"`docs/benchmarks.md`, generated from `docs/benchmarks/` by `bench/report.py`.")
+        f"Measured against a stock pipecat {newest['competitor']['version']} bot on the "
+        f"same simulated calls, both bots in one run, on a shared 2-core machine under "
+        f"load (load average {newest['machine']['load_before'][0]} at the start of "
+        f"`docs/benchmarks/{path.name}`), with the offline Whisper tiny.en model and the "
+        f"Piper joe voice: voicebot answers a reply it synthesises while the caller waits "
+        f"in {p('reply_fresh', 'voicebot')} p50 / {p('reply_fresh', 'voicebot', 'p95_ms')} "
+        f"p95 (pipecat {p('reply_fresh', 'pipecat')} / "
+        f"{p('reply_fresh', 'pipecat', 'p95_ms')}), {p('noisy_35', 'voicebot')} p50 on a "
+        f"noisy line at -35 dBFS (pipecat {p('noisy_35', 'pipecat')}) "
+        f"[{cite('reply_fresh', 'noisy_35')}]; it cuts off "
+        f"{_cut(src('cutoffs')[1], 'voicebot')} of long answers with pauses (pipecat "
+        f"{_cut(src('cutoffs')[1], 'pipecat')}) [{cite('cutoffs')}]; with 8 talking calls "
+        f"its replies take {p('load8', 'voicebot', 'p95_ms')} p95 (pipecat "
+        f"{p('load8', 'pipecat', 'p95_ms')}) [{cite('load8')}]; and it sends `break` "
+        f"{p('barge_in', 'voicebot', 'p50_ms', 'break')} p50 after a caller talks over it "
+        f"(pipecat's `clear`: {p('barge_in', 'pipecat', 'p50_ms', 'break')}) "
+        f"[{cite('barge_in')}]. Every figure, and how it is measured: `docs/benchmarks.md`, "
+        f"generated from the result files by `bench/report.py`.")
 
 
 def generated() -> dict[Path, str]:
     runs = results()
     if not runs:
         return {}
-    path, newest = runs[-1]
-    return {DOC: headline_table(path, newest) + "\n\n" + history_table(runs),
-            README: readme_sentence(path, newest)}
+    return {DOC: headline_table(runs) + "\n\n" + history_table(runs),
+            README: readme_sentence(runs)}
 
 
 def replace_between(text: str, begin: str, end: str, body: str) -> str:
