@@ -19,21 +19,25 @@ from voicebot.audio.frame import AudioFrame
 from voicebot.call.cluster import ClusterRegistry
 from voicebot.call.flow_catalog import FlowCatalog
 from voicebot.call.outbox import Outbox
-from voicebot.call.recording import sweep_forever
 from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
 from voicebot.call.session import CallSession
 from voicebot.config import Config
 from voicebot.logs import call_id_var
 from voicebot.store.feed import FeedingStore
-from voicebot.store.records import CallStore
+from voicebot.store.resilient import ResilientStore, open_store
+from voicebot.telephony import media as md
 from voicebot.telephony.control import clean_id
-from voicebot.telephony.inbound import InboundDecoder, UnsupportedMedia
+from voicebot.telephony.protocols import PROTOCOLS, MediaParams, make_protocol
+from voicebot.telephony.rates import UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.console_background import console_background
 from voicebot.web.console_routes import console_router
 from voicebot.web.debug_routes import make_debug_router
 from voicebot.web.health_routes import make_health_router
+from voicebot.web.limits import CallLimits, Limits
+from voicebot.web.twilio_routes import make_twilio_router
 from voicebot.web.webhooks_routes import make_webhook_router
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,7 @@ CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction", "
 def create_app(config: Config, services: Services | None = None) -> FastAPI:
     services = services or Services.build(config)
     _open_records(services)
-    services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
+    flows = services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
     app = FastAPI(title="voicebot")
     webhooks = make_webhook_router(
         services.calls, services.store, config.webhooks.key,
@@ -56,15 +60,11 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
+        # The flows a call may name (flow=...), loaded now rather than on a caller's time.
+        await asyncio.to_thread(flows.names)
         log.info("voicebot ready: flow %s", config.flow)
-        sweeper = None
-        if config.recording.enabled:
-            sweeper = asyncio.create_task(sweep_forever(
-                config.resolve(config.recording.path), config.recording.retention_days),
-                name="recording-sweeper")
-        yield
-        if sweeper is not None:
-            sweeper.cancel()
+        async with console_background(services):  # recordings' retention, live relay
+            yield
         await webhooks.processor.aclose()
         await services.calls.aclose()
         await services.store.aclose()
@@ -73,6 +73,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         services.close()
 
     app.router.lifespan_context = lifespan
+    app.add_middleware(CallLimits, media_path=config.server.media_path,
+                       limits=Limits.from_config(config.server), metrics=services.metrics)
     app.state.services = services
     app.include_router(webhooks)
     app.include_router(make_calls_router(services.store, config.records.token))
@@ -80,6 +82,10 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         app.include_router(console_router(services))
     app.include_router(make_debug_router(config.records.token))
     app.include_router(make_health_router(services))
+    app.include_router(make_twilio_router(
+        services.store, config.server.media_path, config.twilio.auth_token,
+        config.twilio.public_url, config.server.media_token,
+    ))
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -90,11 +96,43 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    # The configured protocol at the media path, and each protocol at its own path
+    # below it (/media/twilio, /media/audio-stream, /media/ringover).
     @app.websocket(config.server.media_path)
     async def media(ws: WebSocket) -> None:
-        await _media(ws, services)
+        await _media(ws, services, config.server.media_protocol)
+
+    for name in PROTOCOLS:
+        app.add_api_websocket_route(
+            config.server.media_path.rstrip("/") + "/" + name, _media_route(services, name)
+        )
 
     return app
+
+
+def _media_route(services: Services, protocol: str) -> Any:
+    async def media(ws: WebSocket) -> None:
+        await _media(ws, services, protocol)
+
+    return media
+
+
+def _media_params(cfg: Config) -> MediaParams:
+    return MediaParams(
+        default_encoding=cfg.inbound.default_encoding,
+        default_sample_rate=cfg.inbound.default_sample_rate,
+        dtmf_payload_type=cfg.inbound.dtmf_payload_type,
+        max_frame_bytes=cfg.inbound.max_frame_bytes,
+        output_rate=cfg.speak.sample_rate,
+        audio_data_type=cfg.speak.audio_data_type,
+    )
+
+
+async def _send_wire(ws: WebSocket, message: md.WireMessage) -> None:
+    if isinstance(message, bytes):
+        await ws.send_bytes(message)
+    else:
+        await ws.send_text(message)
 
 
 def _authorised(ws: WebSocket, token: str | None) -> bool:
@@ -107,7 +145,7 @@ def _authorised(ws: WebSocket, token: str | None) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
-async def _media(ws: WebSocket, services: Services) -> None:
+async def _media(ws: WebSocket, services: Services, protocol_name: str) -> None:
     cfg = services.config
     metrics = services.metrics
     if services.draining:
@@ -117,24 +155,26 @@ async def _media(ws: WebSocket, services: Services) -> None:
         await ws.accept()
         await ws.close(code=1013, reason="draining")
         return
-    if not _authorised(ws, cfg.server.media_token):
-        metrics.inc("voicebot_errors_total", kind="media_unauthorised")
-        await ws.close(code=1008, reason="unauthorised")  # before accept: HTTP 403
-        return
-    await ws.accept()
     q = ws.query_params
     try:
-        decoder = InboundDecoder(
-            default_encoding=q.get("encoding", cfg.inbound.default_encoding),
-            default_rate=q.get("sample_rate", cfg.inbound.default_sample_rate),
-            dtmf_payload_type=cfg.inbound.dtmf_payload_type,
-            max_frame_bytes=cfg.inbound.max_frame_bytes,
-        )
-    except UnsupportedMedia as exc:  # 1003: "unsupported data", with the accepted list
+        protocol: md.MediaProtocol | None = make_protocol(protocol_name, _media_params(cfg), q)
+        unsupported = ""
+    except UnsupportedMedia as exc:  # e.g. ?sample_rate=1: refused after the handshake
+        protocol, unsupported = None, str(exc)
+    # The token that a start message must still show (platforms without URL or headers).
+    token_due: str | None = None
+    if not _authorised(ws, cfg.server.media_token):
+        if protocol is None or not protocol.token_in_start:
+            metrics.inc("voicebot_errors_total", kind="media_unauthorised")
+            await ws.close(code=1008, reason="unauthorised")  # before accept: HTTP 403
+            return
+        token_due = cfg.server.media_token
+    await ws.accept()
+    if protocol is None:  # 1003: "unsupported data", with the accepted list
         metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
-        await ws.close(code=1003, reason=str(exc)[:120])
+        await ws.close(code=1003, reason=unsupported[:120])
         return
-    outbox = Outbox(ws.send_text)
+    outbox = Outbox(lambda message: _send_wire(ws, message), protocol)
     outbox.start()
     call: dict[str, Any] = {k: clean_id(q[k]) for k in CALL_KEYS if k in q}
     # Provisional until a start message names the call; logs carry it from the first frame.
@@ -153,7 +193,7 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 break
             received += 1
             if received % DROP_SYNC_EVERY == 0:
-                drops.sync(decoder)
+                drops.sync(protocol)
             data, text = message.get("bytes"), message.get("text")
             size = len(data) if data is not None else len(text or "")
             metrics.inc("voicebot_frames_in_total")
@@ -163,24 +203,31 @@ async def _media(ws: WebSocket, services: Services) -> None:
             if not bucket.take():
                 metrics.inc("voicebot_frames_dropped_total", reason="rate")
                 continue
-            items: list[Any] = []
-            if data is not None:
-                items = decoder.feed_binary(data)
-            elif text is not None:
-                control = decoder.feed_text(text)
-                if decoder.refused:
-                    metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
-                    reason, close_code = "unsupported_media", 1003
-                    break
-                kind = type(control).__name__
-                if kind == "StartMessage":
-                    call.update(_start_fields(control))
-                elif kind == "StopMessage":
-                    reason = "stop"
-                    break
-                elif kind == "DtmfMessage":
-                    items = [control]
-            if session is None and (items or data is None):
+            wire: md.WireMessage | None = data if data is not None else text
+            if wire is None:
+                continue
+            events = protocol.decode(wire)
+            if protocol.refused:
+                metrics.inc("voicebot_calls_refused_total", reason="unsupported_media")
+                reason, close_code = "unsupported_media", 1003
+                break
+            stop = next((e for e in events if isinstance(e, md.CallStop)), None)
+            for event in events:
+                if isinstance(event, md.CallStart):
+                    if token_due is not None and _token_shown(event, token_due):
+                        token_due = None
+                    call.update(_start_fields(event))
+            if token_due is not None and (stop is not None or any(
+                    isinstance(e, md.CallStart) for e in events)):
+                metrics.inc("voicebot_errors_total", kind="media_unauthorised")
+                reason, close_code = "unauthorised", 1008
+                break
+            if stop is not None:
+                reason = "stop"
+                break
+            if token_due is not None:
+                continue  # nothing counts before the start message shows the token
+            if session is None and any(_starts_call(e) for e in events):
                 call["call_id"] = str(call.get("call_id") or uuid.uuid4())
                 call_id_var.set(call["call_id"])  # every log line of this call carries it
                 session = await _start_session(services, call, outbox)
@@ -189,14 +236,14 @@ async def _media(ws: WebSocket, services: Services) -> None:
                 )
             if session is None:
                 continue
-            _route(session, items)
+            _route(session, events)
     except WebSocketDisconnect:
         pass
     finally:
         if session is not None and not session.ended:
             # The jitter buffer's tail and a key press whose end packet never came.
-            _route(session, decoder.finish())
-        drops.sync(decoder)
+            _route(session, protocol.finish())
+        drops.sync(protocol)
         if waiter is not None:
             waiter.cancel()
         if session is not None:
@@ -211,19 +258,28 @@ async def _media(ws: WebSocket, services: Services) -> None:
         if (ws.application_state == WebSocketState.CONNECTED
                 and ws.client_state == WebSocketState.CONNECTED):
             try:
-                detail = decoder.refused if close_code == 1003 else reason
+                detail = protocol.refused if close_code == 1003 else reason
                 await ws.close(code=close_code, reason=(detail or reason)[:120])
             except Exception:  # the peer may be gone already
                 log.debug("close after %s failed", reason)
 
 
-def _route(session: CallSession, items: list[Any]) -> None:
-    for item in items:
-        if isinstance(item, AudioFrame):
-            session.on_audio(item)
-        else:  # DtmfDigit from RTP, or a JSON DtmfMessage
-            for digit in getattr(item, "digit", "") or getattr(item, "digits", ""):
-                session.on_dtmf(digit)
+def _token_shown(start: md.CallStart, token: str) -> bool:
+    return hmac.compare_digest(start.extra.get("token", "").encode(), token.encode())
+
+
+def _starts_call(event: md.MediaEvent) -> bool:
+    return isinstance(event, AudioFrame | md.KeyPress | md.CallStart)
+
+
+def _route(session: CallSession, events: list[md.MediaEvent]) -> None:
+    for event in events:
+        if isinstance(event, AudioFrame):
+            session.on_audio(event)
+        elif isinstance(event, md.KeyPress):
+            session.on_dtmf(event.digit)
+        elif isinstance(event, md.PlayedOut):
+            session.on_played(event.name)
 
 
 # The decoder's drop counters reach /metrics this often (in frames: once a second).
@@ -237,8 +293,8 @@ class _DropCounter:
         self.metrics = metrics
         self.seen: dict[str, int] = {}
 
-    def sync(self, decoder: InboundDecoder) -> None:
-        for name, count in decoder.counters.items():
+    def sync(self, protocol: md.MediaProtocol) -> None:
+        for name, count in protocol.counters.items():
             if name.startswith("frames_dropped_") and count > self.seen.get(name, 0):
                 self.metrics.inc("voicebot_frames_dropped_total", count - self.seen.get(name, 0),
                                  reason=name.removeprefix("frames_dropped_"))
@@ -262,13 +318,11 @@ class _TokenBucket:
         return True
 
 
-def _start_fields(control: Any) -> dict[str, Any]:
-    fields = {
-        "call_id": getattr(control, "call_id", None),
-        "from_number": getattr(control, "from_number", None),
-        "to_number": getattr(control, "to_number", None),
-    }
-    return {k: v for k, v in fields.items() if v}
+def _start_fields(start: md.CallStart) -> dict[str, Any]:
+    fields = {"call_id": start.call_id, "from_number": start.from_number,
+              "to_number": start.to_number}
+    # Every protocol's ids come from the wire: made safe to log, store and show.
+    return {k: clean_id(v) for k, v in fields.items() if v}
 
 
 async def _start_session(services: Services, call: dict[str, Any], outbox: Outbox) -> CallSession:
@@ -308,11 +362,29 @@ async def _hang_up_when_asked(ws: WebSocket, session: CallSession, outbox: Outbo
         session.log.warning("call reached max_call_s=%s; hanging up", max_call_s)
         session.end_reason = "max_call_length"
         session.hangup_requested = True
-    if not session.hangup_requested:
-        return  # a transfer: the media server takes the call from here
+    if session.end_reason == "max_call_length":
+        await outbox.send(md.Hangup("max_call_length"))
+    transfer = not session.hangup_requested
+    if transfer and not outbox.protocol.transfer_ends_stream:
+        return  # the media server takes the call from here
     await outbox.close(drain_timeout=2.0)
+    await _save_epilogue(session, outbox.protocol)
     if ws.client_state == WebSocketState.CONNECTED:
-        await ws.close(code=1000, reason="hangup")
+        await ws.close(code=1000, reason="transfer" if transfer else "hangup")
+
+
+async def _save_epilogue(session: CallSession, protocol: md.MediaProtocol) -> None:
+    """What the platform does after the stream (Twilio: TwiML) goes in the call record
+    before the socket closes, because closing is what makes the platform ask for it."""
+    epilogue = protocol.epilogue()
+    store = session.s.store
+    if epilogue is None or store is None:
+        return
+    try:
+        await store.add_event(session.call_id, "epilogue", {"protocol": protocol.name,
+                                                            "body": epilogue})
+    except Exception:  # without it the platform falls back to its own next step
+        session.log.exception("could not record the epilogue")
 
 
 def _open_records(services: Services) -> None:
@@ -322,11 +394,21 @@ def _open_records(services: Services) -> None:
         target = cfg.resolve(cfg.store.path)
         target.parent.mkdir(parents=True, exist_ok=True)
     # Every record write also goes to the live feed (the console's live view).
-    services.store = FeedingStore(CallStore(target), services.feed)
+    # Resilient: a write that fails is kept in memory and retried (store/resilient.py).
+    records = open_store(target)
+    store = ResilientStore(records, services.metrics)
+    services.store = FeedingStore(store, services.feed)
     cluster = cfg.cluster
-    services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
-        services.store, cluster.redis_url, worker_id=cluster.worker_id,
-        key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
-        worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s, metrics=services.metrics)
+    if cluster.redis_url is None:
+        services.calls = CallRegistry(services.store)
+    else:
+        services.calls = ClusterRegistry(
+            services.store, cluster.redis_url, worker_id=cluster.worker_id,
+            key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
+            worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s,
+            metrics=services.metrics)
+        # Deliveries this worker acknowledges carry its name, for the others to finish
+        # (set on the records themselves: the wrappers forward reads, not settings).
+        records.worker = services.calls.worker
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)

@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
     from voicebot.flow.loader import FlowError
     from voicebot.plugins.registry import PluginConfigError
     from voicebot.server import serve
+    from voicebot.store.resilient import StoreOpenError
     from voicebot.store.schema import SchemaError
 
     try:
@@ -31,7 +32,8 @@ def _serve(args: argparse.Namespace) -> int:
         if args.flow:
             config.flow = args.flow
         app = create_app(config)
-    except (ConfigError, FlowError, PluginConfigError, SchemaError, ConnectionError) as exc:
+    except (ConfigError, FlowError, PluginConfigError, SchemaError, StoreOpenError,
+            ConnectionError) as exc:
         # ConnectionError: the records database or Redis named in config is unreachable.
         print(f"voicebot: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -63,9 +65,15 @@ def _add_serve(sub: Any) -> None:
 
 
 def _add_simulate(sub: Any) -> None:
-    p = sub.add_parser("simulate", help="act as a Ringover media server and call a bot")
-    p.add_argument("--url", default="ws://127.0.0.1:8080/media")
-    p.add_argument("--wav", help="what the caller says (any rate; sent as 8 kHz PCMU RTP)")
+    p = sub.add_parser("simulate", help="act as a media server (Ringover, Twilio, FreeSWITCH "
+                       "mod_audio_stream) and call a bot")
+    p.add_argument("--protocol", default="ringover", choices=["ringover", "twilio",
+                                                             "audio-stream"],
+                   help="the media server to act as (default: ringover)")
+    p.add_argument("--url", default=None,
+                   help="the bot's media WebSocket (default: ws://127.0.0.1:8080/media, "
+                   "or /media/<protocol> for another protocol)")
+    p.add_argument("--wav", help="what the caller says (any rate; sent at 8 kHz)")
     p.add_argument("--dtmf", help="keys the caller presses after speaking, e.g. 123#")
     p.add_argument("--out", help="write the bot's audio to this WAV")
     p.add_argument("--timeout", type=float, default=30.0)

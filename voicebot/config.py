@@ -37,6 +37,11 @@ class ServerConfig(_Section):
     host: str = "0.0.0.0"
     port: int = 8080
     media_path: str = "/media"
+    media_protocol: Literal["ringover", "twilio", "audio-stream"] = Field(
+        default="ringover",
+        description="What the media path speaks; each protocol is also served at "
+        "<media_path>/<protocol> (docs/protocol.md).",
+    )
     media_token: str | None = Field(
         default=None, description="If set, media servers must send it (header or ?token=)."
     )
@@ -49,6 +54,17 @@ class ServerConfig(_Section):
     shutdown_grace_s: float = Field(
         default=30.0, ge=0, description="On SIGTERM, how long active calls may finish."
     )
+    # Limits on what a peer can hold open (docs/operations.md, voicebot/web/limits.py).
+    max_connections: int = Field(
+        default=1000, ge=2, description="Open TCP connections; beyond, the oldest one still "
+        "in its handshake is dropped, or the new one refused (503). Lowered to fit ulimit -n.",
+    )
+    max_calls: int = Field(
+        default=200, ge=1, description="Media WebSockets at once; beyond, closed with 1013.")
+    handshake_timeout_s: float = Field(
+        default=10.0, gt=0, description="A connection must send its request head within this.")
+    idle_timeout_s: float = Field(
+        default=15.0, gt=0, description="A media WebSocket silent this long is closed (1008).")
 
 
 class InboundConfig(_Section):
@@ -74,6 +90,12 @@ class ListenConfig(_Section):
         "VAD says (trims its ~100 ms hangover); null disables.",
     )
     speculative_after_ms: int = Field(default=200, ge=20)
+    join_window_ms: int = Field(
+        default=1000, ge=0,
+        description="Speech starting this soon after a turn's last speech continues that "
+        "turn: its reply is withdrawn and the joined audio answered once (a caller who "
+        "paused in mid-sentence); 0 disables.",
+    )
     stt_timeout_s: float = Field(default=10.0, gt=0, description="A turn's STT gives up after.")
     tts_timeout_s: float = Field(
         default=10.0, gt=0, description="Synthesis of one sentence gives up after this."
@@ -166,6 +188,17 @@ class RingoverConfig(_Section):
     region: Literal["eu", "us"] = "eu"
 
 
+class TwilioConfig(_Section):
+    auth_token: str | None = Field(
+        default=None, description="If set, Twilio's requests to /twilio/* must carry a valid "
+        "X-Twilio-Signature made with it.",
+    )
+    public_url: str | None = Field(
+        default=None, description="The https:// address Twilio reaches voicebot at; by "
+        "default the address Twilio's request came to.",
+    )
+
+
 class Config(_Section):
     flow: str = "flows/support_router.yaml"
     plugins: list[str] = Field(default_factory=list)
@@ -185,6 +218,7 @@ class Config(_Section):
     recording: RecordingConfig = RecordingConfig()
     console: ConsoleConfig = ConsoleConfig()
     ringover: RingoverConfig = RingoverConfig()
+    twilio: TwilioConfig = TwilioConfig()
     # Where relative paths in this file are resolved from.
     base_dir: Path = Path(".")
 

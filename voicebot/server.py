@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from voicebot.call.services import Services
+from voicebot.web.limits import ConnectionGuard, Limits
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class DrainingServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.services.draining or self._loop is None:
+            self.services.stopping = True
             super().handle_exit(sig, frame)
             return
         self.services.draining = True
@@ -50,10 +52,12 @@ class DrainingServer(uvicorn.Server):
             log.warning("drain deadline: closing %d active calls", self.services.active_calls)
         else:
             log.info("drained: no active calls")
+        self.services.stopping = True
         super().handle_exit(sig, None)
 
 
 def serve(app: FastAPI, services: Services, host: str, port: int, log_level: str) -> None:
+    guard = ConnectionGuard(Limits.from_config(services.config.server), services.metrics)
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, ws_max_size=2**20,
         timeout_graceful_shutdown=5,
@@ -61,5 +65,7 @@ def serve(app: FastAPI, services: Services, host: str, port: int, log_level: str
         # none, their lines (the access log with its ?token=) go through ours: escaped,
         # redacted, and rate-limited (voicebot/logs.py).
         log_config=None,
+        # At most max_connections sockets, handshakes timed out: see voicebot/web/limits.py.
+        http=guard.protocol(),
     )
     DrainingServer(config, services, services.config.server.shutdown_grace_s).run()

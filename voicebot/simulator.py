@@ -1,5 +1,6 @@
-"""A stand-in for Ringover's media server: streams a caller's audio as 8 kHz PCMU RTP at
-real-time pace and collects what the bot sends back.
+"""A stand-in for a media server: streams a caller's audio at real-time pace, in the
+dialect of one media protocol (simulator_wires.py: Ringover's 8 kHz PCMU RTP by default,
+Twilio Media Streams, FreeSWITCH mod_audio_stream), and collects what the bot sends back.
 
 The same code backs `voicebot simulate`, the end-to-end tests and the benchmarks, so
 what is measured is what a media server would see. Every packet's send time is kept,
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +20,9 @@ from typing import Any
 import numpy as np
 import websockets
 
-from voicebot.telephony.dtmf import build_telephone_event, char_to_event
-from voicebot.telephony.g711 import ulaw_encode
+from voicebot.simulator_wires import PACKET_SAMPLES, RATE, CallerWire, make_wire
 from voicebot.telephony.resample import resample
-from voicebot.telephony.rtp import RtpPacket
 
-RATE = 8000
-PACKET_SAMPLES = 160  # 20 ms
 SILENCE = np.zeros(PACKET_SAMPLES, np.int16)
 
 
@@ -79,11 +75,14 @@ Step = Silence | Speech | Key | WaitFor | WaitQuiet
 @dataclass
 class Received:
     at: float  # monotonic seconds
-    event: dict[str, Any]
+    event: dict[str, Any]  # as it came on the wire (Twilio: the TwiML's verb, described)
+    # In one vocabulary for every protocol: streamAudio, break, transfer, digits, play,
+    # hangup, mark.
+    kind: str = ""
 
-    @property
-    def kind(self) -> str:
-        return str(self.event.get("event") or self.event.get("type"))
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = str(self.event.get("event") or self.event.get("type"))
 
 
 @dataclass
@@ -93,6 +92,7 @@ class SimResult:
     audio: dict[int, list[np.ndarray]] = field(default_factory=dict)  # rate -> chunks
     closed_by_server: bool = False
     packets_sent: int = 0
+    after_close_error: str | None = None
 
     def of(self, kind: str) -> list[Received]:
         return [r for r in self.events if r.kind == kind]
@@ -116,47 +116,6 @@ def load_wav_8k(path: str) -> np.ndarray:
     return resample(pcm, rate, RATE) if rate != RATE else pcm
 
 
-class _Rtp:
-    def __init__(self, reorder: float, drop: float, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.seq = self.rng.randrange(65536)
-        self.ts = self.rng.randrange(2**32)
-        self.ssrc = self.rng.randrange(2**32)
-        self.reorder, self.drop = reorder, drop
-        self.held: bytes | None = None
-
-    def audio(self, pcm: np.ndarray) -> list[bytes]:
-        pkt = RtpPacket(0, self.seq, self.ts, self.ssrc, ulaw_encode(pcm)).to_bytes()
-        self.seq = (self.seq + 1) & 0xFFFF
-        self.ts = (self.ts + PACKET_SAMPLES) & 0xFFFFFFFF
-        return self._impair(pkt)
-
-    def key(self, digit: str, redundant_end: int) -> list[list[bytes]]:
-        """One 100 ms key press: 5 packets of 20 ms, the last sent `redundant_end` times."""
-        packets = []
-        for i in range(1, 6):
-            end = i == 5
-            payload = build_telephone_event(
-                char_to_event(digit), end=end, volume=10, duration=i * 160
-            )
-            raw = RtpPacket(101, self.seq, self.ts, self.ssrc, payload, marker=i == 1).to_bytes()
-            self.seq = (self.seq + 1) & 0xFFFF
-            packets.append([raw] * (redundant_end if end else 1))
-        self.ts = (self.ts + 5 * PACKET_SAMPLES) & 0xFFFFFFFF
-        return packets
-
-    def _impair(self, pkt: bytes) -> list[bytes]:
-        if self.rng.random() < self.drop:
-            return []
-        if self.held is not None:
-            out, self.held = [pkt, self.held], None  # the held one arrives late
-            return out
-        if self.rng.random() < self.reorder:
-            self.held = pkt
-            return []
-        return [pkt]
-
-
 async def simulate(
     url: str,
     script: list[Step],
@@ -169,55 +128,80 @@ async def simulate(
     until: tuple[str, ...] = ("transfer",),
     print_events: bool = False,
     linger: float | None = None,
+    protocol: str = "ringover",
 ) -> SimResult:
     """Run one call. Ends when the bot sends one of `until`, closes, or `timeout` passes;
     with `linger`, also that many seconds after the script ends (the caller hangs up)."""
     result = SimResult()
-    rtp = _Rtp(reorder, drop, seed)
+    wire = make_wire(protocol, url, reorder=reorder, drop=drop, seed=seed,
+                    start_message=start_message)
     done = asyncio.Event()
     t_start = time.monotonic()
     async with websockets.connect(url, max_size=2**22) as ws:
-        if start_message is not None:
-            await ws.send(json.dumps(start_message))
+        for message in wire.opening():
+            await ws.send(message)
+        replies: set[asyncio.Task[None]] = set()
+
+        def note(heard: Any, at: float) -> None:
+            got = Received(at, heard.event, heard.kind)
+            result.events.append(got)
+            if print_events:
+                _print(got, t_start)
+            if heard.pcm is not None:
+                result.audio.setdefault(heard.rate, []).append(heard.pcm)
+            if got.kind in until:
+                done.set()
+
+        async def reply(at: float, message: str | bytes) -> None:
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            try:
+                await ws.send(message)
+            except websockets.ConnectionClosed:
+                pass
 
         async def receive() -> None:
             try:
                 async for raw in ws:
-                    event = json.loads(raw)
-                    got = Received(time.monotonic(), event)
-                    result.events.append(got)
-                    if print_events:
-                        _print(got, t_start)
-                    if got.kind == "streamAudio":
-                        data = event["data"]
-                        pcm = np.frombuffer(base64.b64decode(data["audioData"]), "<i2")
-                        result.audio.setdefault(int(data["sampleRate"]), []).append(pcm)
-                    if got.kind in until:
-                        done.set()
+                    now = time.monotonic()
+                    for heard in wire.heard(raw):
+                        note(heard, now)
+                        for at, message in wire.replies(heard, now):
+                            task = asyncio.create_task(reply(at, message))
+                            replies.add(task)
+                            task.add_done_callback(replies.discard)
             except websockets.ConnectionClosed:
                 pass
             result.closed_by_server = True
+            try:  # e.g. Twilio asks the <Connect action> URL what to do next
+                for heard in await wire.after_close():
+                    note(heard, time.monotonic())
+            except Exception as exc:
+                result.after_close_error = repr(exc)
             done.set()
 
         receiver = asyncio.create_task(receive())
         clock = _Pacer()
         try:
             await asyncio.wait_for(
-                _send_script(ws, script, rtp, clock, result, done), timeout
+                _send_script(ws, script, wire, clock, result, done), timeout
             )
             remaining = timeout - (time.monotonic() - t_start)
             if linger is not None:
                 remaining = min(remaining, linger)
             # A media server keeps streaming while the call lasts: silence until the end.
-            await asyncio.wait_for(_stream_silence(ws, rtp, clock, result, done), remaining)
+            await asyncio.wait_for(_stream_silence(ws, wire, clock, result, done), remaining)
         except (TimeoutError, websockets.ConnectionClosed):
             pass
         finally:
+            if result.closed_by_server:
+                await asyncio.wait({receiver}, timeout=5)  # let after_close finish
             receiver.cancel()
-            try:
-                await receiver
-            except asyncio.CancelledError:
-                pass
+            for task in [receiver, *replies]:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
     return result
 
 
@@ -235,7 +219,7 @@ class _Pacer:
         return time.monotonic()
 
 
-async def _send_audio(ws: Any, pcm: np.ndarray, rtp: _Rtp, clock: _Pacer, result: SimResult,
+async def _send_audio(ws: Any, pcm: np.ndarray, wire: CallerWire, clock: _Pacer, result: SimResult,
                       label: str | None = None) -> None:
     pad = (-pcm.size) % PACKET_SAMPLES
     pcm = np.concatenate([pcm, np.zeros(pad, np.int16)]) if pad else pcm
@@ -243,40 +227,40 @@ async def _send_audio(ws: Any, pcm: np.ndarray, rtp: _Rtp, clock: _Pacer, result
         sent_at = await clock.tick()
         if label is not None and i == 0:
             result.marks[label + ".start"] = sent_at
-        for pkt in rtp.audio(pcm[i : i + PACKET_SAMPLES]):
+        for pkt in wire.audio(pcm[i : i + PACKET_SAMPLES]):  # none, one, or a late pair
             await ws.send(pkt)
             result.packets_sent += 1
     if label is not None:
         result.marks[label + ".end"] = time.monotonic()
 
 
-async def _stream_silence(ws: Any, rtp: _Rtp, clock: _Pacer, result: SimResult,
+async def _stream_silence(ws: Any, wire: CallerWire, clock: _Pacer, result: SimResult,
                           done: asyncio.Event) -> None:
     while not done.is_set():
-        await _send_audio(ws, SILENCE, rtp, clock, result)
+        await _send_audio(ws, SILENCE, wire, clock, result)
 
 
-async def _send_script(ws: Any, script: list[Step], rtp: _Rtp, clock: _Pacer,
+async def _send_script(ws: Any, script: list[Step], wire: CallerWire, clock: _Pacer,
                        result: SimResult, done: asyncio.Event) -> None:
     for step in script:
         if done.is_set():
             return
         if isinstance(step, Silence):
-            await _send_audio(ws, np.zeros(int(step.seconds * RATE), np.int16), rtp, clock, result)
+            await _send_audio(ws, np.zeros(int(step.seconds * RATE), np.int16), wire, clock, result)
         elif isinstance(step, Speech):
-            await _send_audio(ws, step.pcm, rtp, clock, result, step.label)
+            await _send_audio(ws, step.pcm, wire, clock, result, step.label)
         elif isinstance(step, Key):
-            for copies in rtp.key(step.digit, step.redundant_end):
+            for copies in wire.key(step.digit, step.redundant_end):
                 await clock.tick()
                 for pkt in copies:
                     await ws.send(pkt)
         elif isinstance(step, WaitQuiet):
-            await _wait_quiet(ws, step, rtp, clock, result, done)
+            await _wait_quiet(ws, step, wire, clock, result, done)
         elif isinstance(step, WaitFor):
-            await _wait_for(ws, step, rtp, clock, result, done)
+            await _wait_for(ws, step, wire, clock, result, done)
 
 
-async def _wait_for(ws: Any, step: WaitFor, rtp: _Rtp, clock: _Pacer, result: SimResult,
+async def _wait_for(ws: Any, step: WaitFor, wire: CallerWire, clock: _Pacer, result: SimResult,
                     done: asyncio.Event) -> None:
     began = time.monotonic()
     deadline = began + step.timeout
@@ -288,13 +272,13 @@ async def _wait_for(ws: Any, step: WaitFor, rtp: _Rtp, clock: _Pacer, result: Si
     while not seen():
         if time.monotonic() > deadline or done.is_set():
             return
-        await _send_audio(ws, SILENCE, rtp, clock, result)
+        await _send_audio(ws, SILENCE, wire, clock, result)
     seen_at = seen()[0].at
     while time.monotonic() < seen_at + step.after and not done.is_set():
-        await _send_audio(ws, SILENCE, rtp, clock, result)
+        await _send_audio(ws, SILENCE, wire, clock, result)
 
 
-async def _wait_quiet(ws: Any, step: WaitQuiet, rtp: _Rtp, clock: _Pacer, result: SimResult,
+async def _wait_quiet(ws: Any, step: WaitQuiet, wire: CallerWire, clock: _Pacer, result: SimResult,
                       done: asyncio.Event) -> None:
     began = time.monotonic()
     deadline = began + step.timeout
@@ -304,15 +288,18 @@ async def _wait_quiet(ws: Any, step: WaitQuiet, rtp: _Rtp, clock: _Pacer, result
         audio = [r for r in result.of("streamAudio") if r.at >= since]
         if audio and time.monotonic() - audio[-1].at >= step.quiet:
             return
-        await _send_audio(ws, SILENCE, rtp, clock, result)
+        await _send_audio(ws, SILENCE, wire, clock, result)
 
 
 def _print(got: Received, t0: float) -> None:
     event = got.event
-    if got.kind == "streamAudio":
+    if got.kind == "streamAudio" and "data" in event:
         data = event["data"]
         size = len(base64.b64decode(data["audioData"]))
         summary = f"streamAudio {data['audioDataType']} {data['sampleRate']} Hz {size} bytes"
+    elif got.kind == "streamAudio":  # Twilio media
+        size = len(base64.b64decode(event["media"]["payload"]))
+        summary = f"media audio/x-mulaw 8000 Hz {size} bytes"
     else:
         summary = json.dumps(event)
     print(f"{got.at - t0:8.3f}s  {summary}", flush=True)
@@ -337,14 +324,18 @@ def main(args: Any) -> int:
         script += [Silence(0.3), Key(digit)]
     script.append(Silence(args.silence_after))
     start = {"event": "start", "call_id": args.call_id} if args.call_id else None
+    url = args.url or "ws://127.0.0.1:8080/media" + (
+        "" if args.protocol == "ringover" else "/" + args.protocol)
     result = asyncio.run(simulate(
-        args.url, script, timeout=args.timeout, reorder=args.reorder, drop=args.drop,
-        start_message=start, until=("transfer",), print_events=True,
+        url, script, timeout=args.timeout, reorder=args.reorder, drop=args.drop,
+        start_message=start, until=("transfer",), print_events=True, protocol=args.protocol,
     ))
     if args.out:
         pcm, rate = result.bot_audio()
         write_wav(args.out, pcm, rate)
         print(f"bot audio: {pcm.size / rate:.2f} s at {rate} Hz -> {args.out}")
+    if result.after_close_error:
+        print(f"after the stream: {result.after_close_error}")
     ended = bool(result.of("transfer")) or result.closed_by_server
     print("call ended: " + ("transfer" if result.of("transfer") else
                             "hangup" if result.closed_by_server else "time-out"))

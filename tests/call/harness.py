@@ -25,6 +25,7 @@ from voicebot.plugins.base import Expectation, NoOptions, Transcript
 from voicebot.plugins.registry import PluginRegistry
 from voicebot.simulator import load_wav_8k
 from voicebot.telephony.resample import resample
+from voicebot.telephony.ringover import RingoverProtocol
 
 SOUNDS = Path("/usr/share/asterisk/sounds/en")
 
@@ -69,10 +70,13 @@ class Call:
         self.t = 0.0
 
     async def __aenter__(self) -> Call:
-        async def send(text: str) -> None:
+        async def send(text: str | bytes) -> None:
             self.sent.append(json.loads(text))
 
-        self.outbox = Outbox(send)
+        self.outbox = Outbox(send, RingoverProtocol(
+            output_rate=self.services.config.speak.sample_rate,
+            audio_data_type=self.services.config.speak.audio_data_type,
+        ))
         self.outbox.start()
         self.session = CallSession(self.services, "test-call", {}, self.outbox)
         await self.session.start()

@@ -10,7 +10,10 @@ and its path on the flow's graph. Each page is kept as a screenshot (the path is
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import urllib.request
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +66,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def browser(microphone: Path) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup --test installs Debian's chromium")
     args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -95,11 +100,18 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
     expect(page.locator("#status")).to_have_text("ready", timeout=10_000)
     expect(page.locator("#flow")).to_have_value("support_router")
 
+    # A console opened before the call: the call must appear there by itself (live feed).
+    watcher = context.new_page()
+    watcher.goto(f"{http}/console")
+    expect(watcher.locator("table.calls")).to_be_visible()
+
     page.click("#call")
     outcome = page.locator("#outcome")
     expect(outcome).to_be_visible(timeout=90_000)
     expect(outcome).to_have_text(f"Transferred to {AGENT}")
     call_id = page.locator("#call-id").inner_text()
+    # The bot's voice went through the WebRTC loopback the browser's echo canceller hears.
+    assert page.evaluate("document.body.dataset.playback") == "webrtc-loopback"
     # The caller spoke over the greeting: the bot broke off, and the page stopped playing.
     expect(page.locator("#log .log.break")).to_have_count(1)
     # The transcript reached the page live, from the call's feed.
@@ -107,6 +119,9 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
         re.compile("agent", re.IGNORECASE), timeout=15_000)
     expect(page.locator("#status")).to_contain_text("ended", timeout=15_000)
     _shot(page, "phone.png")
+    live_row = watcher.locator(f'tr[data-call="{call_id}"]')
+    expect(live_row).to_contain_text("transfer", timeout=15_000)  # no reload: the feed did it
+    watcher.close()
 
     page.goto(f"{http}/console")
     row = page.locator(f'tr[data-call="{call_id}"]')
@@ -124,12 +139,54 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
         "audio#player", "a => new Promise(r => a.readyState >= 1 ? r(a.duration) : "
         "a.addEventListener('loadedmetadata', () => r(a.duration)))")
     assert duration > 3, f"the recording holds the call ({duration} s)"
+    # The turn's button plays the recording from where the caller started speaking.
+    jump = page.locator(".turn button.jump").first
+    offset = float(re.sub(r"[^0-9.]", "", jump.inner_text()))
+    jump.click()
+    position = page.eval_on_selector("audio#player", "a => a.currentTime")
+    assert offset - 1.0 <= position <= offset + 1.0, (offset, position)
     # The path on the graph: from the start into the greeting, and out to the transfer.
     expect(page.locator(".flow-graph .node.visited[data-node=greeting]")).to_have_count(1)
     expect(page.locator(".flow-graph .edge.taken[data-to^=transfer]")).not_to_have_count(0)
     _shot(page, "console-call.png")
     assert not errors, errors
     context.close()
+    _check_recording(http, call_id)
+
+
+def _get(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return bytes(response.read())
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if x.size else 0.0
+
+
+def _check_recording(http: str, call_id: str) -> None:
+    """The browser call's recording: the caller on the left where the record says they
+    spoke, the greeting on the right, cut soon after the caller started talking over it
+    (and silent until the reply: the rest of the greeting was never heard)."""
+    record = json.loads(_get(f"{http}/console/api/calls/{call_id}"))
+    with wave.open(io.BytesIO(_get(f"{http}/console/api/calls/{call_id}/recording"))) as w:
+        rate = w.getframerate()
+        data = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, w.getnchannels())
+    assert data.shape[1] == 2
+    onset = next(e["data"]["onset_s"] for e in record["events"] if e["kind"] == "utterance")
+    block = rate // 50  # 20 ms
+    right = [_rms(data[i:i + block, 1]) for i in range(0, data.shape[0] - block, block)]
+
+    def seconds(a: float, b: float, channel: int) -> np.ndarray:
+        return data[int(a * rate):int(b * rate), channel]
+
+    assert _rms(seconds(onset, onset + 1.0, 0)) > 300, "the caller, left, when they spoke"
+    assert _rms(seconds(max(0.0, onset - 1.0), onset, 1)) > 300, "the greeting, right, playing"
+    # The first 300 ms of silence on the right after the caller began: where the break cut.
+    cut = next(i for i in range(int(onset * 50), len(right) - 15)
+               if max(right[i:i + 15]) < 100) / 50
+    # Barge-in needs barge_in.min_speech_ms of speech, then the break; a second is generous.
+    assert onset < cut < onset + 1.0, (onset, cut)
 
 
 def test_choose_a_flow_and_key_in_digits(server: dict, browser: Browser) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from voicebot.flow.loader import load_flow
 from voicebot.flow.tools import chat_main, describe
 from voicebot.flow_cli import as_function, configured_nlu
 from voicebot.plugins.base import call_plugin
-from voicebot.types import Expectation, NLUResult
+from voicebot.types import Expectation, NLUFunction, NLUResult
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config.yaml"
@@ -56,6 +56,28 @@ CASES = cases()
 @pytest.fixture(scope="module")
 def config() -> Config:
     return load_config(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def cli_nlu(config: Config) -> NLUFunction:
+    """The NLU `voicebot chat` and `voicebot test` build from config.yaml (loaded once)."""
+    return as_function(configured_nlu(config))
+
+
+@pytest.fixture(scope="module")
+def servers(config: Config) -> Iterator[dict[Path, Services]]:
+    """What `voicebot serve` builds from config.yaml, per flow, its NLU warmed up."""
+    built: dict[Path, Services] = {}
+    for path in TEST_FILES:
+        flow = (path.parent / load_tests(path)[0].flow).resolve()
+        if flow not in built:
+            built[flow] = Services.build(config.model_copy(update={"flow": str(flow)}))
+            built[flow].nlu.load()  # the server's warm-up does this at start
+    yield built
+    for services in built.values():
+        services.executor.shutdown()
+        if services.tts_executor is not None:
+            services.tts_executor.shutdown()
 
 
 def chat_lines(case: Case) -> list[str]:
@@ -107,11 +129,10 @@ async def transcript(engine: FlowEngine, case: Case, nlu: AsyncNLU) -> list[str]
     return out
 
 
-def chat_transcript(flow: Path, case: Case, config: Config) -> list[str]:
+def chat_transcript(flow: Path, case: Case, nlu: NLUFunction) -> list[str]:
     typed = io.StringIO("".join(f"{line}\n" for line in chat_lines(case)))
     out = io.StringIO()
-    assert chat_main(flow, as_function(configured_nlu(config)), typed, out,
-                     call=case.call or CHAT_CALL) == 0
+    assert chat_main(flow, nlu, typed, out, call=case.call or CHAT_CALL) == 0
     return out.getvalue().splitlines()[1:]  # after the help line
 
 
@@ -122,24 +143,22 @@ def test_voicebot_test_passes_every_case_with_the_configured_nlu(
     assert capsys.readouterr().out.splitlines()[-1] == f"{len(CASES)} passed, 0 failed"
 
 
-def test_the_cli_builds_the_nlu_the_server_builds(config: Config) -> None:
-    services = Services.build(config)
-    try:
-        cli = configured_nlu(config)
+def test_the_cli_builds_the_nlu_the_server_builds(
+    config: Config, servers: dict[Path, Services],
+) -> None:
+    cli = configured_nlu(config)
+    for services in servers.values():
         assert type(cli) is type(services.nlu)
         assert cli.options == services.nlu.options  # type: ignore[attr-defined]
-    finally:
-        services.executor.shutdown()
-        if services.tts_executor is not None:
-            services.tts_executor.shutdown()
 
 
 @pytest.mark.parametrize(("path", "index", "case"), CASES,
                          ids=[f"{p.stem}:{c.name}" for p, _i, c in CASES])
-def test_chat_test_and_serve_agree(path: Path, index: int, case: Case, config: Config) -> None:
+def test_chat_test_and_serve_agree(
+    path: Path, index: int, case: Case, cli_nlu: NLUFunction, servers: dict[Path, Services],
+) -> None:
     flow_path = (path.parent / load_tests(path)[0].flow).resolve()
     engine = FlowEngine(load_flow(flow_path))
-    cli_nlu = as_function(configured_nlu(config))
 
     # test: the case passes with the CLI's NLU.
     result = run_case(engine, case, cli_nlu)
@@ -151,20 +170,14 @@ def test_chat_test_and_serve_agree(path: Path, index: int, case: Case, config: C
     expected = asyncio.run(transcript(engine, case, cli))
 
     # chat: typing the turns prints the same transcript.
-    assert chat_transcript(flow_path, case, config) == expected
+    assert chat_transcript(flow_path, case, cli_nlu) == expected
 
     # serve: the server's own services for this flow, its NLU called as a session calls it.
-    services = Services.build(config.model_copy(update={"flow": str(flow_path)}))
-    try:
-        services.nlu.load()  # the server's warm-up does this at start
+    services = servers[flow_path]
 
-        async def served(text: str, expectation: Expectation) -> NLUResult:
-            parsed: NLUResult = await call_plugin(
-                services.executor, services.nlu.parse, text, expectation)
-            return parsed
+    async def served(text: str, expectation: Expectation) -> NLUResult:
+        parsed: NLUResult = await call_plugin(
+            services.executor, services.nlu.parse, text, expectation)
+        return parsed
 
-        assert asyncio.run(transcript(services.engine, case, served)) == expected
-    finally:
-        services.executor.shutdown()
-        if services.tts_executor is not None:
-            services.tts_executor.shutdown()
+    assert asyncio.run(transcript(services.engine, case, served)) == expected

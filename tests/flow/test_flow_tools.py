@@ -12,6 +12,7 @@ from flow_helpers import MINIMAL, FlowFiles, understand
 from voicebot.flow import tools
 from voicebot.flow.tools import chat_main, graph_main, validate_main
 from voicebot.flow_cli import add_flow_subcommands
+from voicebot.types import Expectation, NLUResult
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTER = str(ROOT / "flows" / "support_router.yaml")
@@ -165,7 +166,7 @@ def test_nlu_option_picks_a_plugin_or_refuses_an_unknown_one(
     assert capsys.readouterr().out.splitlines()[-1].endswith("passed, 0 failed")
     args = parser.parse_args(["test", "--nlu", "no_such_nlu", "x.yaml"])
     assert args.func(args) == 2
-    assert "no_such_nlu" in capsys.readouterr().out
+    assert "no_such_nlu" in capsys.readouterr().err
 
 
 # A project's own NLU plugin, registered in its config.yaml: it knows one word per intent,
@@ -238,4 +239,27 @@ def test_without_a_config_file_the_built_in_defaults_apply(
     assert run_cli(["test", str(ROOT / "flows" / "tests")]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("passed, 0 failed")
     assert run_cli(["test", "--config", "missing.yaml", "x.yaml"]) == 2
-    assert "missing.yaml:1:1: cannot read" in capsys.readouterr().out
+    assert "missing.yaml:1:1: cannot read" in capsys.readouterr().err
+
+
+def broken_nlu(text: str, expectation: Expectation) -> NLUResult:
+    raise ConnectionError("the NLU server is down")
+
+
+def test_a_failing_nlu_costs_a_turn_as_in_a_call(files: FlowFiles) -> None:
+    out = io.StringIO()
+    assert chat_main(ROUTER, broken_nlu, io.StringIO("billing\n"), out) == 0
+    text = out.getvalue()
+    assert "(nlu failed: ConnectionError('the NLU server is down'))" in text
+    assert "something went wrong" in text and "[greeting]" in text
+    tests = files.write(f"""\
+        flow: {ROUTER}
+        tests:
+          - name: billing
+            turns:
+              - user: "billing"
+                state: greeting
+                say: "something went wrong"
+        """, "tests.yaml")
+    out = io.StringIO()
+    assert tools.test_main([str(tests)], broken_nlu, out) == 0, out.getvalue()

@@ -7,9 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from voicebot.flow.engine import CallState, FlowEngine
+from voicebot.flow.loader import load_flow
 from voicebot.plugins.nlu_embeddings import EmbeddingsNLU
 from voicebot.types import Expectation, IntentSpec, SlotSpec
 
+ROOT = Path(__file__).resolve().parents[2]
 STATE = Expectation(intents=[
     IntentSpec("agent", ["I want to talk to an agent", "a real person"]),
     IntentSpec("billing", ["I have a question about my bill", "refund"]),
@@ -62,3 +65,22 @@ def test_a_missing_model_file_is_a_clear_error(tmp_path: Path, encoder: str) -> 
     plugin = EmbeddingsNLU(options)
     with pytest.raises(FileNotFoundError, match="none.onnx does not exist"):
         plugin.load()
+
+
+CLINIC = ROOT / "flows" / "clinic.yaml"
+PIZZA = ROOT / "bench" / "data" / "domains" / "pizza.flow.yaml"
+
+
+@pytest.mark.parametrize("flow, text, intent", [
+    (CLINIC, " Um, I wanna see the doc.", "book"),
+    (CLINIC, " My kid is sick, can she get seen today?", "book"),
+    (CLINIC, " Hi, I was wondering, over the Christmas and New Year holidays, are you going "
+             "to be open at all, and if so what are the hours on the bank holiday Monday?",
+     "hours"),
+    (CLINIC, " What's the weather in Paris?", None),
+    (PIZZA, " Is my order on the way?", "status"),
+])
+def test_issue_14_callers_as_text(flow: Path, text: str, intent: str | None) -> None:
+    plugin = EmbeddingsNLU()  # the default: e5
+    expectation = FlowEngine(load_flow(flow)).expectation(CallState(state="menu"))
+    assert plugin.parse(text, expectation).intent == intent

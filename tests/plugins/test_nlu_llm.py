@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from llm_stub_server import ScriptedModel, StubLLMServer
 
-from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
 from voicebot.plugins.nlu_llm import LLMNLU, LLMError
 from voicebot.testing import check_nlu
+from voicebot.types import Expectation, IntentSpec, SlotSpec
 
 KEYWORDS = {
     "agent": ["agent", "person", "human"],
@@ -85,7 +85,7 @@ def test_falls_back_to_json_object_when_json_schema_is_rejected(server: StubLLMS
 
 def test_a_slow_endpoint_times_out_with_a_clear_error(server: StubLLMServer) -> None:
     server.model.mode, server.model.delay = "slow", 1.0
-    plugin = nlu(server, timeout=0.2)
+    plugin = nlu(server, timeout=0.2, fallback=None)
     with pytest.raises(LLMError, match="timed out"):
         asyncio.run(plugin.parse("my bill", STATE))
     assert plugin.health()["ok"] is False
@@ -93,7 +93,7 @@ def test_a_slow_endpoint_times_out_with_a_clear_error(server: StubLLMServer) -> 
 
 def test_an_answer_that_is_not_json_is_an_error(server: StubLLMServer) -> None:
     server.model.mode = "garbage"
-    plugin = nlu(server)
+    plugin = nlu(server, fallback=None)
     with pytest.raises(LLMError, match="did not answer JSON"):
         asyncio.run(plugin.parse("my bill", STATE))
     server.model.mode = "ok"
@@ -102,10 +102,59 @@ def test_an_answer_that_is_not_json_is_an_error(server: StubLLMServer) -> None:
 
 
 def test_unreachable_endpoint_is_an_error() -> None:
-    plugin = LLMNLU(LLMNLU.Options(base_url="http://127.0.0.1:9/v1", timeout=1.0))
+    plugin = LLMNLU(LLMNLU.Options(base_url="http://127.0.0.1:9/v1", timeout=1.0,
+                                   fallback=None))
     with pytest.raises(LLMError):
         asyncio.run(plugin.parse("my bill", STATE))
 
 
+# The fallback: the embeddings matcher answers the same turn, whatever went wrong.
+CLINIC = Expectation(intents=[
+    IntentSpec("book", ["book an appointment", "I need to see a doctor"],
+               description="the caller wants an appointment with a doctor"),
+    IntentSpec("hours", ["opening hours", "when are you open"]),
+])
+
+
+def test_a_slow_model_hands_the_turn_to_the_embeddings_matcher(server: StubLLMServer) -> None:
+    server.model.mode, server.model.delay = "slow", 3.0
+    plugin = nlu(server, timeout=0.3)
+    result = asyncio.run(plugin.parse(" Um, I wanna see the doc.", CLINIC))
+    assert result.intent == "book"  # the stub model knows no clinic word: this is e5
+    assert plugin.fallbacks == 1
+    assert plugin.health()["ok"] is False and "timed out" in str(plugin.health()["last_error"])
+
+
+@pytest.mark.parametrize("mode", ["garbage", "invent_http_error"])
+def test_a_failing_model_hands_the_turn_to_the_fallback(server: StubLLMServer, mode: str) -> None:
+    plugin = nlu(server, fallback="examples")
+    if mode == "garbage":
+        server.model.mode = "garbage"
+    else:
+        plugin.options.base_url = "http://127.0.0.1:9/v1"  # nothing listens there
+        plugin._client_pair = None
+    result = asyncio.run(plugin.parse(" When are you open?", CLINIC))
+    assert result.intent == "hours" and plugin.fallbacks == 1
+
+
+def test_unreachable_endpoint_with_the_default_fallback_still_understands() -> None:
+    plugin = LLMNLU(LLMNLU.Options(base_url="http://127.0.0.1:9/v1"))
+    plugin.load()
+    result = asyncio.run(plugin.parse(" I'd like to book an appointment.", CLINIC))
+    assert result.intent == "book" and plugin.fallbacks == 1
+
+
 def test_conformance(server: StubLLMServer) -> None:
     check_nlu(nlu(server))
+
+
+def test_chat_and_test_call_the_async_plugin_turn_after_turn(
+    server: StubLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `voicebot chat`/`test` call parse as a plain function, on one loop for the session.
+    from voicebot.flow_cli import as_function
+
+    monkeypatch.setenv("STUB_KEY", "sk-test")
+    parse = as_function(nlu(server))
+    said = ["My invoice is wrong.", "a real person please", "my bill again"]
+    assert [parse(text, STATE).intent for text in said] == ["billing", "agent", "billing"]

@@ -18,7 +18,7 @@ from voicebot.flow.loader import load_flow
 from voicebot.store.feed import CallFeed, FeedingStore
 from voicebot.store.records import CallStore
 from voicebot.web.console_auth import ConsoleAuth
-from voicebot.web.console_routes import _stream, make_console_router
+from voicebot.web.console_routes import MAX_STREAMS, _stream, make_console_router
 
 ROOT = Path(__file__).parents[2]
 FLOW = ROOT / "flows" / "support_router.yaml"
@@ -198,3 +198,17 @@ def test_a_subscriber_that_cannot_keep_up_is_dropped_not_buffered() -> None:
     items, subscribers = asyncio.run(scenario())
     assert items[-1]["kind"] == "lagged" and len(items) < 1100
     assert subscribers == 0
+
+
+def test_live_streams_are_capped(open_console) -> None:
+    app, feed = open_console
+    held = [feed.subscribe() for _ in range(MAX_STREAMS)]
+    for ctx in held:
+        ctx.__enter__()
+    try:
+        response = TestClient(app, client=LOCAL).get("/console/api/events")
+        assert response.status_code == 503 and response.headers["retry-after"] == "10"
+    finally:
+        for ctx in held:
+            ctx.__exit__(None, None, None)
+    assert feed.subscribers == 0

@@ -43,6 +43,7 @@ class Services:
     flows: FlowCatalog | None = None  # flows a call may pick by name (flow=...)
     ready: bool = False
     draining: bool = False  # SIGTERM: finish active calls, take no new ones
+    stopping: bool = False  # the drain deadline passed: calls still up end as "shutdown"
     active_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -50,9 +51,12 @@ class Services:
     def build(cls, config: Config) -> Services:
         registry = PluginRegistry(config.plugins, root=config.base_dir)
         engine = FlowEngine(load_flow(config.resolve(config.flow)))
-        stt = registry.create("stt", config.stt.use, config.stt.options)
-        nlu = registry.create("nlu", config.nlu.use, config.nlu.options)
-        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options))
+        # The flow's language picks Whisper's language and model and the voice, where
+        # config.yaml leaves them open (plugins' `for_language`).
+        language = engine.flow.language
+        stt = registry.create("stt", config.stt.use, config.stt.options, language)
+        nlu = registry.create("nlu", config.nlu.use, config.nlu.options, language)
+        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options, language))
         # VAD is per call (it has state); build one now so a bad option fails at start-up.
         registry.create("vad", config.vad.use, config.vad.options)
         executor = ThreadPoolExecutor(
@@ -79,8 +83,12 @@ class Services:
         self.ready = True
 
     def health(self) -> dict[str, Any]:
+        # A store that cannot write says so (issue 12); calls go on, their records wait.
+        store_health = getattr(self.store, "health", None)
+        store = store_health() if callable(store_health) else None
         return {
-            "ready": self.ready and not self.draining,
+            "ready": self.ready and not self.draining and (store is None or store["writable"]),
+            "store": store,
             "draining": self.draining,
             "active_calls": self.active_calls,
             "plugins": {

@@ -25,6 +25,7 @@ from voicebot.audio.endpointer import (
 from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
 from voicebot.call.backchannel import not_a_turn
+from voicebot.call.joining import OpenTurn
 from voicebot.call.outbox import Outbox
 from voicebot.call.recording import CallRecording, open_recording
 from voicebot.call.services import Services
@@ -33,7 +34,7 @@ from voicebot.call.tts_stream import SpokenText, stream_speech
 from voicebot.flow import actions as act
 from voicebot.flow import events as ev
 from voicebot.plugins.base import NLUResult, Transcript, call_plugin
-from voicebot.telephony.outbound import DigitsEvent, PlayEvent, TransferEvent
+from voicebot.telephony import media
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +67,16 @@ class CallSession:
             speculative_after_ms=(
                 cfg.listen.speculative_after_ms if cfg.listen.speculative else None
             ),
+            join_window_ms=cfg.listen.join_window_ms,
         )
+        self._open_turn: OpenTurn | None = None  # the last turn, while it may be joined
         self.gate = EnergyGate(cfg.listen.energy_gate_db)
         self.speaker = Speaker(
             outbox,
-            sample_rate=cfg.speak.sample_rate,
-            audio_data_type=cfg.speak.audio_data_type,
+            sample_rate=outbox.protocol.output_rate,
             chunk_ms=cfg.speak.chunk_ms,
             lead_ms=cfg.speak.lead_ms,
+            playout_ack=outbox.protocol.playout_ack,
         )
         self.log = logging.LoggerAdapter(log, {"call_id": call_id})
         self.state: Any = None
@@ -121,6 +124,8 @@ class CallSession:
         """Idempotent: the peer went away, or the flow ended the call."""
         if self.closed.is_set():
             return
+        if reason == "disconnect" and self.s.stopping:
+            reason = "shutdown"  # uvicorn closed the socket at the drain deadline
         self.closed.set()
         self.ended = True
         for task in [self._brain, self._no_input, *self._tasks]:
@@ -155,7 +160,9 @@ class CallSession:
         for event in self.endpointer.push(frame, is_speech):
             if isinstance(event, SpeechStarted):
                 self._cancel_no_input()
-                if self.speaker.speaking:
+                if event.joins:
+                    self._join_cut_turn()
+                elif self.speaker.speaking:
                     self._speech_during_prompt = True
             elif isinstance(event, SpeechPaused):
                 self._speculate(event.audio)
@@ -170,6 +177,7 @@ class CallSession:
         if self.ended:
             return
         self._cancel_no_input()
+        self._commit_turn()
         now = time.monotonic()
         # A "#" right after other keys ends their entry; it is not meant to cut the prompt
         # that the entry itself started (e.g. "I heard 1 2 3 4 5 6, is that correct?").
@@ -178,6 +186,10 @@ class CallSession:
         if self.speaker.speaking and self._barge_in in ("true", "dtmf") and not trailing_hash:
             self._break("dtmf")
         self._enqueue(("dtmf", digit))
+
+    def on_played(self, name: str) -> None:
+        """The media server acknowledged playout up to a mark (telephony/media.py)."""
+        self.speaker.on_played(name)
 
     async def on_webhook(self, name: str, data: dict[str, Any]) -> None:
         """A Ringover webhook about this call (the registry matched it by call id)."""
@@ -259,6 +271,7 @@ class CallSession:
 
     def _utterance(self, event: SpeechEnded) -> None:
         ended_at = time.monotonic()
+        self._open_turn = None  # a turn before this one is final, or was joined into it
         if self._spec is not None and self._spec[0] == event.audio.size:
             stt, self._spec = self._spec[1], None
             self.s.metrics.inc("voicebot_speculative_total", outcome="used")
@@ -270,10 +283,31 @@ class CallSession:
         if during_prompt and self._barge_in != "true" and self._broke_at is None:
             # The prompt could not be interrupted: what was said over it is not a turn.
             stt.cancel()
+            self.endpointer.close_join()
             return
         # The caller's last sample was heard `hangover` before the endpointer said so.
         speech_end = ended_at - (self.s.config.listen.hangover_ms / 1000)
-        self._enqueue(("utterance", event, stt, speech_end))
+        self._open_turn = OpenTurn()
+        self._enqueue(("utterance", event, stt, speech_end, self._open_turn))
+
+    def _join_cut_turn(self) -> None:
+        """The caller went on after a cut: undo the turn taken for the first part."""
+        turn, self._open_turn = self._open_turn, None
+        if turn is None:
+            return
+        turn.void_it()
+        if turn.started:
+            self.state, self._interrupted = turn.state_before, turn.interrupted_before
+        if self.speaker.speaking:  # the reply to the first part: stop it now
+            self._broke_at = time.monotonic()
+            self.speaker.interrupt()
+        self.s.metrics.inc("voicebot_turns_joined_total")
+        self._spawn(self._record("add_event", "turn_joined", {"answered": turn.started}))
+
+    def _commit_turn(self) -> None:
+        """The last turn is final: speech from now on is a new turn."""
+        self._open_turn = None
+        self.endpointer.close_join()
 
     # ---- the brain: one turn at a time ------------------------------------------------
 
@@ -300,8 +334,15 @@ class CallSession:
     async def _handle(self, item: tuple[Any, ...]) -> None:
         kind = item[0]
         if kind == "utterance":
-            await self._user_turn(item[1], item[2], item[3])
-        elif kind == "dtmf":
+            turn: OpenTurn = item[4]
+            if turn.void:  # joined before the brain got to it
+                item[2].cancel()
+                return
+            turn.begin(self.state, self._interrupted)
+            await turn.run(self._user_turn(item[1], item[2], item[3]))
+            return
+        self._commit_turn()
+        if kind == "dtmf":
             self._interrupted = None
             # The turn's record has no column for a key: the event keeps it.
             self._spawn(self._record("add_event", "dtmf", {"digit": item[1]}))
@@ -333,7 +374,8 @@ class CallSession:
         latencies["stt_wait_ms"] = round((time.monotonic() - t0) * 1000, 1)
         text = transcript.text.strip()
         self._spawn(self._record("add_event", "utterance", {
-            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text}))
+            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text,
+            "confidence": transcript.confidence}))
         turn["transcript"] = text
         t1 = time.monotonic()
         try:
@@ -397,21 +439,24 @@ class CallSession:
     ) -> None:
         interrupted = False
         for action in actions:
+            if isinstance(action, act.Play | act.Transfer | act.SendDigits | act.Hangup):
+                self._commit_turn()  # the caller cannot un-hear it, nor the line undo it
             if isinstance(action, act.Say) and not interrupted:
                 interrupted = not await self._say(action, reply_from, turn)
                 reply_from = None
             elif isinstance(action, act.Play) and not interrupted:
-                await self.outbox.send(PlayEvent(file=action.url))
+                await self.outbox.send(media.PlayUrl(action.url))
             elif isinstance(action, act.Transfer):
-                await self.outbox.send(TransferEvent(data=action.number))
+                await self.outbox.send(media.Transfer(action.number))
                 self.ended = True
                 self.outcome = "transfer"
             elif isinstance(action, act.SendDigits):
-                await self.outbox.send(DigitsEvent.for_digits(action.digits))
+                await self.outbox.send(media.SendDigits(action.digits))
             elif isinstance(action, act.Break):
                 if self.speaker.speaking:
                     self._break("flow")
             elif isinstance(action, act.Hangup):
+                await self.outbox.send(media.Hangup(action.reason or "hangup"))
                 self.ended = True
                 self.hangup_requested = True
                 self.outcome = "error" if "error" in action.reason else "hangup"

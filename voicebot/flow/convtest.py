@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
 from voicebot.flow.engine import CallState, FlowEngine
-from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
+from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
 from voicebot.flow.loader import load_flow
 from voicebot.flow.problems import FlowError, pydantic_errors
 from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
@@ -132,7 +132,7 @@ def check(expect: Expect, state: CallState, actions: list[Action]) -> list[str]:
 
 def _event(turn: Turn, engine: FlowEngine, state: CallState, nlu: NLUFunction) -> Event:
     if turn.user is not None:
-        return UserInput(nlu(turn.user, engine.expectation(state)))
+        return understood(nlu, turn.user, engine.expectation(state))
     if turn.dtmf is not None:
         return Dtmf(str(turn.dtmf))
     if turn.error is not None:

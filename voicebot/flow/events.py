@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voicebot.types import NLUResult
+from voicebot.types import Expectation, NLUFunction, NLUResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +52,12 @@ class CallEnd:
 
 
 Event = CallStart | UserInput | Dtmf | NoInput | TurnFailed | Webhook | CallEnd
+
+
+def understood(nlu: NLUFunction, text: str, expectation: Expectation) -> UserInput | TurnFailed:
+    """What `text` means to `nlu`, or a failed turn when the NLU raises: what the call
+    session does with a broken NLU, so chat and conversation tests do it too."""
+    try:
+        return UserInput(nlu(text, expectation))
+    except Exception as exc:  # any plugin fault costs one turn, not the run
+        return TurnFailed("nlu", repr(exc))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -17,6 +18,8 @@ from voicebot.flow.schema import FlowFile
 from voicebot.flow.validate import check_flow
 from voicebot.flow.yamlsource import Path as YamlPath
 from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
+
+T = TypeVar("T")
 
 # Flow and its problems are defined beside the loader; importing them from here still works.
 __all__ = ["Flow", "FlowError", "FlowProblem", "FlowWarning", "expand_paths", "load_flow",
@@ -69,22 +72,24 @@ def _merge(files: list[tuple[FlowFile, SourceMap]]) -> tuple[Flow, list[FlowErro
         elif model.start:
             flow.flows[model.name] = model.start
             flow.flow_files[model.name] = file
-        for kind, items, table, files_of in (
-            ("state", model.states, flow.states, flow.state_files),
-            ("intent", model.intents, flow.intents, flow.intent_files),
-            ("variable", model.vars, flow.vars, {}),
-        ):
-            section = {"state": "states", "intent": "intents", "variable": "vars"}[kind]
-            for name, value in items.items():
-                if name in table:
-                    errors.append(_dup(source, (section, name), kind, name,
-                                       files_of.get(name, "another file")))
-                    continue
-                table[name] = value
-                files_of[name] = file
+        # Each section's names are unique across the root and its includes.
+        _take(model.states, flow.states, flow.state_files, source, "state", "states", errors)
+        _take(model.intents, flow.intents, flow.intent_files, source, "intent", "intents", errors)
+        _take(model.vars, flow.vars, {}, source, "variable", "vars", errors)
         flow.global_transitions.extend(model.global_)
         flow.global_files.extend([file] * len(model.global_))
     return flow, errors
+
+
+def _take(items: dict[str, T], table: dict[str, T], files_of: dict[str, str],
+          source: SourceMap, kind: str, section: str, errors: list[FlowError]) -> None:
+    for name, value in items.items():
+        if name in table:
+            errors.append(_dup(source, (section, name), kind, name,
+                               files_of.get(name, "another file")))
+            continue
+        table[name] = value
+        files_of[name] = source.file
 
 
 def _dup(source: SourceMap, path: YamlPath, kind: str, name: str, other: str) -> FlowError:

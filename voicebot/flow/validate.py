@@ -226,8 +226,8 @@ class _Checker:
         self.check_unused_intents()
         for name, state in self.flow.states.items():
             self.check_state(name, state)
-        for file, path, transition, state in _placements(self.flow):
-            self.check_transition(transition, file, path, state)
+        for file, path, transition, owner in _placements(self.flow):
+            self.check_transition(transition, file, path, owner)
         if not self.errors:
             self.errors.extend(check_graph(self.flow))
 

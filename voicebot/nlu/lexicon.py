@@ -102,6 +102,13 @@ HOMOPHONES = {"to": 2, "too": 2, "for": 4, "won": 1, "ate": 8}
 ONE_PRONOUN_AFTER = frozenset({"the", "that", "this", "which", "no", "any", "each", "every",
                                "other"})
 
+# Quantities people say without a number ("a couple", "half a dozen"). Read only as a
+# quantity, never as digits: "a couple" fills a number slot, not an account number.
+QUANTITY_PHRASES = {
+    "a couple": 2, "couple": 2, "a pair": 2, "a few": 3, "a dozen": 12, "dozen": 12,
+    "half a dozen": 6, "a half dozen": 6, "half dozen": 6,
+}
+
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1,
@@ -128,6 +135,8 @@ NO = [
 
 # ---- intent matching (voicebot.nlu.similarity) --------------------------------------------
 
+# Endings stripped (the first that fits) so "billing" meets "bill" and "calls" meets "call".
+STEM_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 # Words that make two sentences look alike without saying what the caller wants.
 STOPWORDS = frozenset(
     "i me my we our you your a an the to of for in on at is am are was be been would could "

@@ -17,6 +17,7 @@ from voicebot.nlu.lexicon import (
     ORDINAL_SUFFIXES,
     ORDINALS,
     POSITION_WORDS,
+    QUANTITY_PHRASES,
     REPEATS,
     SCALES,
     TEENS,
@@ -27,7 +28,7 @@ from voicebot.nlu.lexicon import (
 
 __all__ = ["HOMOPHONES", "ORDINALS", "REPEATS", "SCALES", "TEENS", "TENS", "UNITS",
            "ZERO_LETTERS", "digits_of", "find_digits", "find_number", "find_ordinal",
-           "is_figure", "number_runs", "value_of"]
+           "find_quantity", "is_figure", "number_runs", "value_of"]
 
 # A written figure: "42", or a decimal kept whole by normalize ("3.5").
 _FIGURE = re.compile(r"\d+(?:\.\d+)?")
@@ -93,6 +94,10 @@ def number_runs(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     if current:
         runs.append(tuple(current))
     return runs
+
+
+# Longest first, so "half a dozen" is 6 before "a dozen" is 12.
+_QUANTITIES = sorted(QUANTITY_PHRASES.items(), key=lambda item: -len(item[0]))
 
 
 def _below_hundred(run: tuple[str, ...], i: int) -> tuple[int | None, int]:
@@ -211,13 +216,23 @@ def find_digits(words: tuple[str, ...]) -> str | None:
     return digits or None
 
 
+def find_quantity(words: tuple[str, ...]) -> int | None:
+    """A quantity said without a number: "a couple" -> 2, "half a dozen" -> 6, "a few" -> 3."""
+    text = f" {' '.join(words)} "
+    for phrase, value in _QUANTITIES:
+        if f" {phrase} " in text:
+            return value
+    return None
+
+
 def find_number(words: tuple[str, ...]) -> int | float | None:
-    """The first quantity the caller said ("3.5" written by a recogniser is 3.5)."""
+    """The first quantity the caller said ("3.5" written by a recogniser is 3.5); a number
+    said as words ("a couple", "a dozen") when there is no number."""
     for run in number_runs(words):
         value = value_of(run)
         if value is not None:
             return value
-    return None
+    return find_quantity(words)
 
 
 def find_ordinal(words: tuple[str, ...]) -> int | None:

@@ -15,12 +15,11 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from voicebot.nlu.lexicon import FUNCTION_WORDS, STOPWORDS
+from voicebot.nlu.lexicon import FUNCTION_WORDS, STEM_SUFFIXES, STOPWORDS
 
 __all__ = ["FUNCTION_WORDS", "STOPWORDS", "Phrase", "content_stems", "keyword_scores", "score",
            "stem"]
 
-_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 # Below this a mis-heard long word is another word ("bill" / "ball" never match).
 FUZZY_WORD = 80.0
 FUZZY_MIN_LEN = 5
@@ -28,7 +27,7 @@ FUZZY_MIN_LEN = 5
 
 @lru_cache(maxsize=8192)
 def stem(word: str) -> str:
-    for suffix in _SUFFIXES:
+    for suffix in STEM_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word

@@ -48,7 +48,8 @@ def _matches(meta: dict[str, Any], query: CallQuery) -> bool:
 
 def search_calls(conn: Any, query: CallQuery,
                  to_row: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[float | str] = []
     if query.since is not None:
         where.append("c.opened_at >= ?")
         params.append(query.since)

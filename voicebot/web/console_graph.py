@@ -86,7 +86,8 @@ def _place(nodes: dict[str, Node], all_edges: list[Edge]) -> tuple[float, float]
     for layer in sorted(by_layer):
         row = by_layer[layer]
         # Barycentre of the predecessors already placed keeps edges short and uncrossed.
-        row.sort(key=lambda n, layer=layer: _barycentre(n, layer, nodes, preds, total / 2))
+        centres = {n.name: _barycentre(n, layer, nodes, preds, total / 2) for n in row}
+        row.sort(key=lambda n: centres[n.name])
         x = MARGIN + (total - widths[layer]) / 2
         for node in row:
             node.x = x + node.width / 2

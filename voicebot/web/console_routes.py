@@ -31,6 +31,8 @@ STATIC = Path(__file__).parent / "console"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 KEEPALIVE_S = 15.0
+# Open live streams, all consoles together: each is a queue of up to 1000 items.
+MAX_STREAMS = 64
 MAX_LIST = 500
 
 
@@ -65,7 +67,7 @@ def outcome_of(record: dict[str, Any]) -> str | None:
     if record.get("closed_at") is None:
         return None
     reason = str(record.get("close_reason") or "")
-    turns = record.get("turns") if isinstance(record.get("turns"), list) else []
+    turns: list[dict[str, Any]] = record["turns"] if isinstance(record.get("turns"), list) else []
     if "error" in reason or any(t.get("error") for t in turns):
         return "error"
     if any(a.get("type") == "transfer" for t in turns for a in t.get("actions") or []):
@@ -159,7 +161,7 @@ def make_console_router(
 
     @api.get("/calls/{call_id}")
     async def get_call(call_id: str) -> dict[str, Any]:
-        record = await store.aget_call(call_id)
+        record: dict[str, Any] | None = await store.aget_call(call_id)
         if record is None:
             raise HTTPException(404, f"no call {call_id!r}")
         record["live"] = call_id in feed.live
@@ -211,6 +213,9 @@ def make_console_router(
 
     @api.get("/events")
     async def events(call_id: str | None = None) -> StreamingResponse:
+        if feed.subscribers >= MAX_STREAMS:
+            raise HTTPException(503, f"too many live console streams (at most {MAX_STREAMS})",
+                                headers={"Retry-After": "10"})
         return StreamingResponse(_stream(feed, call_id, stopping), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
@@ -246,7 +251,9 @@ def console_router(services: Services) -> APIRouter:
         flows=services.flows or FlowCatalog(services.engine, cfg.resolve(cfg.flow)),
         auth=ConsoleAuth(cfg.records.token),
         recordings=cfg.resolve(cfg.recording.path),
-        media_path=cfg.server.media_path,
+        # The phone speaks Ringover's wire, served at <media_path>/ringover whatever
+        # protocol the media path itself is configured for.
+        media_path=cfg.server.media_path.rstrip("/") + "/ringover",
         media_token=cfg.server.media_token,
         stopping=lambda: services.draining,
     )

@@ -4,6 +4,7 @@
 import { el, follow, getJson } from "./api.js";
 import { decodePcm16, Player } from "./player.js";
 import { RtpStream } from "./rtp.js";
+import { speakerPath } from "./speaker-path.js";
 
 const $ = (id) => document.getElementById(id);
 let call = null;
@@ -38,6 +39,8 @@ async function startCall(s) {
   const mute = ctx.createGain();
   mute.gain.value = 0; // the worklet must be pulled by the graph to run; nothing is heard
   ctx.createMediaStreamSource(mic).connect(capture).connect(mute).connect(ctx.destination);
+  const speaker = await speakerPath(ctx); // before the WebSocket: its handlers are set at once
+  document.body.dataset.playback = speaker.kind;
 
   const query = new URLSearchParams({ call_id: callId, from: "browser", to: flow, encoding: "pcmu",
     sample_rate: "8000", flow });
@@ -46,18 +49,21 @@ async function startCall(s) {
   const ws = new WebSocket(`${scheme}//${location.host}${s.media_path}?${query}`);
   ws.binaryType = "arraybuffer";
   const rtp = new RtpStream();
-  const player = new Player(ctx);
+  const player = new Player(ctx, speaker.node);
   const keys = []; // packets of key presses, one list per 20 ms slot, sent in place of audio
-  call = { ws, ctx, mic, capture, player, keys, rtp, callId, ended: false };
+  call = { ws, ctx, mic, capture, player, speaker, keys, rtp, callId, ended: false };
   $("call-id").textContent = callId;
   $("console-link").href = `/console#call/${encodeURIComponent(callId)}`;
 
-  call.feed = follow(callId, showFeedItem);
+  const thisCall = call;
+  // Items that arrive after the next call started belong to the old call: dropped.
+  call.feed = follow(callId, (item) => { if (call === thisCall) showFeedItem(item); });
   ws.onopen = () => {
     status("connected");
     ws.send(JSON.stringify({ event: "start", call_id: callId, from: "browser", to: flow,
       encoding: "pcmu", sample_rate: 8000 }));
     capture.port.onmessage = (e) => {
+      showLevel(e.data);
       if (ws.readyState !== WebSocket.OPEN) return;
       const slot = keys.shift();
       if (slot) slot.forEach((pkt) => ws.send(pkt));
@@ -103,6 +109,14 @@ async function onBotEvent(event) {
   }
 }
 
+// The microphone's level, so a caller can see they are heard (dBFS of each 20 ms frame).
+function showLevel(pcm) {
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += pcm[i] * pcm[i];
+  const db = 10 * Math.log10(sum / pcm.length / (32768 * 32768) + 1e-10);
+  $("level").value = Math.max(0, 60 + db); // -60 dBFS and below shows empty
+}
+
 function showOutcome(kind, text) {
   const box = $("outcome");
   box.dataset.kind = kind;
@@ -118,11 +132,18 @@ function showFeedItem(item) {
       const conf = typeof d.confidence === "number" ? ` (${d.confidence.toFixed(2)})` : "";
       log("understood", d.intent || "no intent", el("span", { class: "meta" }, conf));
     }
-    if (d.state) log("state", d.state, el("span", { class: "meta" }, ` ${JSON.stringify(d.slots || {})}`));
+    const state = `${d.state} ${JSON.stringify(d.slots || {})}`;
+    if (d.state && state !== call.shownState) { // only when the flow moved or filled a slot
+      call.shownState = state;
+      log("state", d.state, el("span", { class: "meta" }, ` ${JSON.stringify(d.slots || {})}`));
+    }
   } else if (item.kind === "event") {
     const e = d.data || {};
     if (d.kind === "say") log("bot", e.text);
-    else if (d.kind === "utterance") log("you", e.text || "(no words)");
+    else if (d.kind === "utterance") {
+      const conf = typeof e.confidence === "number" ? ` (${e.confidence.toFixed(2)})` : "";
+      log("you", e.text || "(no words)", el("span", { class: "meta" }, conf));
+    }
     else if (d.kind === "barge_in") log("barge-in", `after “${e.heard || ""}”`);
     else if (d.kind === "flow_end") log("end", e.reason);
     else if (d.kind.startsWith("webhook:")) log("webhook", d.kind.slice(8));
@@ -147,6 +168,7 @@ function endCall(reason) {
   call.mic.getTracks().forEach((t) => t.stop());
   call.capture.port.onmessage = null;
   setTimeout(() => call.feed.close(), 3000); // the record's last lines arrive after the hang-up
+  call.speaker.close();
   call.ctx.close();
   status(`ended: ${reason}`);
   $("speaking").hidden = true;

@@ -1,8 +1,9 @@
 // The bot's voice: streamAudio chunks played back to back, as a media server's queue
 // plays them; `stop()` is a break: what is queued is dropped at once.
 export class Player {
-  constructor(ctx) {
+  constructor(ctx, output) {
     this.ctx = ctx;
+    this.output = output; // an AudioNode (see speaker-path.js)
     this.sources = new Set();
     this.next = 0; // context time at which the queue runs dry
   }
@@ -19,7 +20,7 @@ export class Player {
     for (let i = 0; i < pcm.length; i++) data[i] = pcm[i] / 32768;
     const source = this.ctx.createBufferSource();
     source.buffer = buffer;
-    source.connect(this.ctx.destination);
+    source.connect(this.output);
     // A small lead when the queue was empty, so the first chunks do not underrun.
     const start = Math.max(this.next, this.ctx.currentTime + 0.05);
     source.start(start);

@@ -44,18 +44,20 @@ function turnCard(turn, call, player, utterance) {
   return el("li", { class: `turn${turn.error ? " error" : ""}`, "data-turn": turn.index },
     el("div", { class: "turn-head" }, el("strong", {}, `Turn ${turn.index}`), " ", playButton(offset, player)),
     turn.transcript !== null && turn.transcript !== undefined
-      ? el("div", { class: "said" }, el("span", { class: "who" }, "caller"), ` ${turn.transcript}`)
+      ? el("div", { class: "said" }, el("span", { class: "who" }, "caller"), ` ${turn.transcript}`,
+        utterance && typeof utterance.confidence === "number"
+          ? el("span", { class: "small" }, ` (transcript confidence ${utterance.confidence.toFixed(2)})`) : null)
       : el("div", { class: "said" }, el("span", { class: "who" }, "caller"), " (a key, or silence)"),
     el("div", { class: "nlu" }, el("span", { class: "who" }, "understood"),
       ` ${turn.intent || "no intent"}`,
-      typeof turn.confidence === "number" ? ` (${turn.confidence.toFixed(2)})` : ""),
+      typeof turn.confidence === "number" ? ` (NLU confidence ${turn.confidence.toFixed(2)})` : ""),
     el("div", { class: "state" }, el("span", { class: "who" }, "state"), ` ${turn.state || "–"} `,
       el("code", {}, JSON.stringify(turn.slots || {}))),
     ...says.map((text) => el("div", { class: "bot" }, el("span", { class: "who" }, "bot"), ` ${text}`)),
     others.length ? el("div", { class: "actions" }, el("span", { class: "who" }, "actions"), " ",
       others.map((a) => `${a.type}${a.number ? ` ${a.number}` : ""}${a.digits ? ` ${a.digits}` : ""}`).join(", ")) : null,
-    el("div", { class: "latency" }, el("span", { class: "who" }, "latency"),
-      ` speech end → transcript ${fmtMs(lat.stt_wait_ms)} · NLU ${fmtMs(lat.nlu_ms)} · speech end → first audio ${fmtMs(lat.reply_ms)}`),
+    el("div", { class: "latency", title: "end of turn: the silence that ends the turn has lasted listen.hangover_ms; end of speech: the caller's last sound" }, el("span", { class: "who" }, "latency"),
+      ` end of turn → transcript ${fmtMs(lat.stt_wait_ms)} · NLU ${fmtMs(lat.nlu_ms)} · end of speech → first audio ${fmtMs(lat.reply_ms)}`),
     turn.error ? el("div", { class: "err" }, turn.error) : null);
 }
 
@@ -78,7 +80,7 @@ export function renderTimeline(call, player) {
     }
     const { kind, data } = item.e;
     if (kind === "utterance") {
-      utterance = { media_s: data.onset_s };
+      utterance = { media_s: data.onset_s, confidence: data.confidence };
       continue; // shown with the turn it started
     }
     if (kind === "resume" || kind === "empty_utterance") utterance = null; // not a turn

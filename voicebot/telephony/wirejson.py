@@ -1,0 +1,42 @@
+"""JSON text frames for the protocols whose every message is JSON (Twilio, audio-stream):
+parsed once, with the same limits and drop reasons as Ringover's control messages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from voicebot.telephony.control import MAX_TEXT_CHARS, ControlError
+
+DTMF_KEYS = frozenset("0123456789*#ABCD")
+
+
+def load_object(text: str) -> dict[str, Any]:
+    """One JSON object, or ControlError with a counter-friendly reason."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise ControlError("oversized", f"{len(text)} characters, limit {MAX_TEXT_CHARS}")
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ControlError("bad_json", str(exc)) from None
+    if not isinstance(obj, dict):
+        raise ControlError("bad_json", f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def field(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """A nested object (`{"media": {...}}`); a missing or non-object field is {}."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def text_or_none(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"))
