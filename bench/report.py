@@ -27,7 +27,9 @@ MARKERS = {DOC: ("<!-- headline:begin -->", "<!-- headline:end -->"),
 
 def results() -> list[tuple[Path, dict[str, Any]]]:
     """Every result file, oldest first (their names are their UTC start times)."""
-    return [(p, json.loads(p.read_text())) for p in sorted(RESULTS.glob("*.json"))]
+    # Only the headline's own files, named by their start time (other benches keep theirs
+    # beside them: cluster.json, hostile.json, nlu/).
+    return [(p, json.loads(p.read_text())) for p in sorted(RESULTS.glob("20[0-9][0-9]-*Z.json"))]
 
 
 def _get(r: dict[str, Any], scenario: str, bot: str, *path: str) -> Any:

@@ -139,29 +139,37 @@ def cutoffs(bot: Bot, n: int) -> dict[str, Any]:
 
 
 def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:
-    """`calls` callers at once (Piper voice), every reply new words. The calls connect
-    100 ms apart; once every one has been greeted (or given up on), all start talking, so
-    what is timed is talking calls, and each call's set-up (connect -> greeting audio) is
-    reported on its own."""
+    """`calls` callers at once (Piper voice), every reply new words. Calls connect one
+    after another, each once the one before was greeted (a ramp: stock pipecat builds a
+    call's models on its event loop as the call connects, and a burst of 8 calls made its
+    first pipelines time out in set-up); once every call has been greeted, all talk at
+    once. So what is timed is talking calls; each call's set-up (connect -> greeting
+    audio) is reported on its own."""
     turns = voice_turns(turns_each, voices=("piper",))
-    greeted = [0]
+    greeted = [asyncio.Event() for _ in range(calls)]
     all_greeted = asyncio.Event()
-    setup_timeout = 30.0 * calls
+    setup_timeout = 60.0
 
     async def one(k: int) -> CallLog:
         async def script(call: Call) -> None:
             await call.wait_reply(timeout=setup_timeout)
-            greeted[0] += 1
-            if greeted[0] == calls:
+            greeted[k].set()
+            if all(g.is_set() for g in greeted):
                 all_greeted.set()
-            await asyncio.wait_for(all_greeted.wait(), setup_timeout)
+            await asyncio.wait_for(all_greeted.wait(), setup_timeout * calls)
             await talk(turns, greeting=False)(call)
 
-        await asyncio.sleep(0.1 * k)
+        if k:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(greeted[k - 1].wait(), setup_timeout * k)
         wire = bot.wire(f"load{k:04d}", f"{200 + k}")
-        # pipecat builds each call's models as it connects, one call after another.
-        return await Call(wire, Line(-65, seed=100 + k), open_timeout=setup_timeout).run(
-            bot.url, script, timeout=setup_timeout + 30 * turns_each + 60)
+        try:
+            return await Call(wire, Line(-65, seed=100 + k), open_timeout=setup_timeout).run(
+                bot.url, script, timeout=setup_timeout * calls + 30 * turns_each + 60)
+        finally:
+            greeted[k].set()  # a call that failed must not hold up the ramp
+            if all(g.is_set() for g in greeted):
+                all_greeted.set()
 
     async def all_calls() -> list[CallLog | BaseException]:
         return list(await asyncio.gather(*(one(k) for k in range(calls)),
