@@ -131,6 +131,16 @@ def render(report: dict[str, Any]) -> str:
                          f"{_pct(dm['accuracy'])} ({_pct(dm['wrong_intent'])}, "
                          f"{_pct(dm['oos_recall'])})")
         lines.append(f"| `{r['nlu']}` | " + " | ".join(cells) + " |")
+    lines += ["", "On the example flows in `flows/` (`bench/data/nlu_paraphrases.yaml`: "
+              "paraphrases written by the flows' author, so not held out; a regression check, "
+              "tuned on by no one):", "",
+              "| NLU | accuracy | wrong intent | out-of-scope recall | utterances |",
+              "| --- | --- | --- | --- | --- |"]
+    for r in results:
+        e = r.get("example_flows")
+        if e:
+            lines.append(f"| `{r['nlu']}` | {_pct(e['accuracy'])} | {_pct(e['wrong_intent'])} | "
+                         f"{_pct(e['oos_recall'])} | {e['n']} |")
     lines += ["", *[f"- {n}" for n in NOTES]]
     lines += ["", f"Reproduce: `.venv/bin/python {report['command'].strip()}`; calibrate with "
               "`--tune NLU` (dev split only).", END]
