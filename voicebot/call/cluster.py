@@ -190,7 +190,10 @@ class ClusterRegistry(CallRegistry):
         if self.store is not None:
             # A survivor closed these records as failed; the calls went on here.
             for call_id in calls:
-                await self.store.reopen_call(call_id, WORKER_LOST, {"worker": self.worker})
+                try:
+                    await self.store.reopen_call(call_id, WORKER_LOST, {"worker": self.worker})
+                except Exception as exc:  # nobody awaits this task: say it here
+                    log.error("call %s: could not reopen its record: %r", call_id, exc)
 
     # -- the media side --------------------------------------------------------------
 

@@ -431,10 +431,11 @@ class FlowEngine:
     def _answered_already(self, run: _Run, state: State) -> bool:
         """Fill the state's slot from what the caller just said, if it holds the answer,
         and move on without asking: "two large pepperoni" answers the quantity, then the
-        size and the topping states it leads to (only once a slot was filled this step). Only slots the caller named plainly:
-        a choice, a number or digits (never yes/no or free text, which would take an
-        answer meant for something else), not a slot already held, and not one that
-        asks for confirmation (the caller should hear that question)."""
+        size and the topping states it leads to (only once a slot was filled this step).
+        Only slots the caller named plainly: a choice, a number or digits (never yes/no
+        or free text, which would take an answer meant for something else), not a slot
+        already held, and not one that asks for confirmation (the caller should hear
+        that question)."""
         collect = state.collect
         said = run.said
         # Only along a sequence of slots: after an intent, the next state's question is
