@@ -67,7 +67,7 @@ def test_a_missing_model_file_is_a_clear_error(tmp_path: Path, encoder: str) -> 
         plugin.load()
 
 
-CLINIC = ROOT / "bench" / "data" / "domains" / "clinic.flow.yaml"
+CLINIC = ROOT / "flows" / "clinic.yaml"
 PIZZA = ROOT / "bench" / "data" / "domains" / "pizza.flow.yaml"
 
 
