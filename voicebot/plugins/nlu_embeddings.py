@@ -119,7 +119,7 @@ class EmbeddingsNLU:
                 self._cache[phrase] = vector
         return np.stack([self._cache[p] for p in phrases])
 
-    def _phrases(self, intents: list[IntentSpec]) -> tuple[list[str], list[str]]:
+    def _phrases(self, intents: list[IntentSpec], language: str) -> tuple[list[str], list[str]]:
         phrases: list[str] = []
         owners: list[str] = []
         for spec in intents:
@@ -127,7 +127,7 @@ class EmbeddingsNLU:
             if self.options.descriptions and spec.description:
                 texts.append(spec.description)
             for text in texts:
-                phrase = normalize(text)
+                phrase = normalize(text, language=language)
                 if phrase:
                     phrases.append(phrase)
                     owners.append(spec.name)
@@ -141,12 +141,13 @@ class EmbeddingsNLU:
         slot_filled = slot is not None and slot.name in entities
         raw = text.strip().lower()
         for spec in expectation.intents:
-            if any(p.search(norm) or p.search(raw) for p in compile_intent(spec).patterns):
+            if any(p.search(norm) or p.search(raw)
+                   for p in compile_intent(spec, expectation.language).patterns):
                 return NLUResult(text, spec.name, 1.0, entities)
         if slot_filled and answers_slot(tokens, slot, expectation.language):
             # "nope" or "a couple" is the answer to the question asked, whatever it resembles.
             return NLUResult(text, None, 1.0, entities)
-        phrases, owners = self._phrases(expectation.intents)
+        phrases, owners = self._phrases(expectation.intents, expectation.language)
         for phrase, owner in zip(phrases, owners, strict=True):
             if phrase == norm:
                 return NLUResult(text, owner, 1.0, entities)
