@@ -25,6 +25,7 @@ from voicebot.audio.endpointer import (
 from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
 from voicebot.call.backchannel import not_a_turn
+from voicebot.call.joining import OpenTurn
 from voicebot.call.outbox import Outbox
 from voicebot.call.recording import CallRecording, open_recording
 from voicebot.call.services import Services
@@ -66,7 +67,9 @@ class CallSession:
             speculative_after_ms=(
                 cfg.listen.speculative_after_ms if cfg.listen.speculative else None
             ),
+            join_window_ms=cfg.listen.join_window_ms,
         )
+        self._open_turn: OpenTurn | None = None  # the last turn, while it may be joined
         self.gate = EnergyGate(cfg.listen.energy_gate_db)
         self.speaker = Speaker(
             outbox,
@@ -157,7 +160,9 @@ class CallSession:
         for event in self.endpointer.push(frame, is_speech):
             if isinstance(event, SpeechStarted):
                 self._cancel_no_input()
-                if self.speaker.speaking:
+                if event.joins:
+                    self._join_cut_turn()
+                elif self.speaker.speaking:
                     self._speech_during_prompt = True
             elif isinstance(event, SpeechPaused):
                 self._speculate(event.audio)
@@ -172,6 +177,7 @@ class CallSession:
         if self.ended:
             return
         self._cancel_no_input()
+        self._commit_turn()
         now = time.monotonic()
         # A "#" right after other keys ends their entry; it is not meant to cut the prompt
         # that the entry itself started (e.g. "I heard 1 2 3 4 5 6, is that correct?").
@@ -265,6 +271,7 @@ class CallSession:
 
     def _utterance(self, event: SpeechEnded) -> None:
         ended_at = time.monotonic()
+        self._open_turn = None  # a turn before this one is final, or was joined into it
         if self._spec is not None and self._spec[0] == event.audio.size:
             stt, self._spec = self._spec[1], None
             self.s.metrics.inc("voicebot_speculative_total", outcome="used")
@@ -276,10 +283,31 @@ class CallSession:
         if during_prompt and self._barge_in != "true" and self._broke_at is None:
             # The prompt could not be interrupted: what was said over it is not a turn.
             stt.cancel()
+            self.endpointer.close_join()
             return
         # The caller's last sample was heard `hangover` before the endpointer said so.
         speech_end = ended_at - (self.s.config.listen.hangover_ms / 1000)
-        self._enqueue(("utterance", event, stt, speech_end))
+        self._open_turn = OpenTurn()
+        self._enqueue(("utterance", event, stt, speech_end, self._open_turn))
+
+    def _join_cut_turn(self) -> None:
+        """The caller went on after a cut: undo the turn taken for the first part."""
+        turn, self._open_turn = self._open_turn, None
+        if turn is None:
+            return
+        turn.void_it()
+        if turn.started:
+            self.state, self._interrupted = turn.state_before, turn.interrupted_before
+        if self.speaker.speaking:  # the reply to the first part: stop it now
+            self._broke_at = time.monotonic()
+            self.speaker.interrupt()
+        self.s.metrics.inc("voicebot_turns_joined_total")
+        self._spawn(self._record("add_event", "turn_joined", {"answered": turn.started}))
+
+    def _commit_turn(self) -> None:
+        """The last turn is final: speech from now on is a new turn."""
+        self._open_turn = None
+        self.endpointer.close_join()
 
     # ---- the brain: one turn at a time ------------------------------------------------
 
@@ -306,8 +334,15 @@ class CallSession:
     async def _handle(self, item: tuple[Any, ...]) -> None:
         kind = item[0]
         if kind == "utterance":
-            await self._user_turn(item[1], item[2], item[3])
-        elif kind == "dtmf":
+            turn: OpenTurn = item[4]
+            if turn.void:  # joined before the brain got to it
+                item[2].cancel()
+                return
+            turn.begin(self.state, self._interrupted)
+            await turn.run(self._user_turn(item[1], item[2], item[3]))
+            return
+        self._commit_turn()
+        if kind == "dtmf":
             self._interrupted = None
             # The turn's record has no column for a key: the event keeps it.
             self._spawn(self._record("add_event", "dtmf", {"digit": item[1]}))
@@ -404,6 +439,8 @@ class CallSession:
     ) -> None:
         interrupted = False
         for action in actions:
+            if isinstance(action, act.Play | act.Transfer | act.SendDigits | act.Hangup):
+                self._commit_turn()  # the caller cannot un-hear it, nor the line undo it
             if isinstance(action, act.Say) and not interrupted:
                 interrupted = not await self._say(action, reply_from, turn)
                 reply_from = None

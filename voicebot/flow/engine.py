@@ -84,9 +84,16 @@ class _Run:
         self.last_prompt = state.last_prompt
         self.actions: list[Action] = []
         self.entry_prompts: list[Action] = []
+        # What the caller said in this step (None for keys, time-outs, webhooks): its
+        # entities are `entities.*` in set/if/templates, and it may answer the slots of
+        # the states it leads to ("two large pepperoni": quantity, then size, then topping).
+        self.said: NLUResult | None = None
+        self.filled_now: list[str] = []
 
     def scope(self) -> dict[str, Any]:
-        return {"slots": self.slots, "vars": self.vars, "call": self.call}
+        entities = self.said.entities if self.said is not None else {}
+        return {"slots": self.slots, "vars": self.vars, "call": self.call,
+                "entities": entities}
 
     def freeze(self) -> CallState:
         return CallState(
@@ -156,16 +163,17 @@ class FlowEngine:
 
     def expectation(self, state: CallState) -> Expectation:
         """The intents and slot the current state accepts, to guide STT and NLU."""
+        language = self.flow.language
         if state.ended:
-            return Expectation()
+            return Expectation(language=language)
         current = self.flow.states[state.state]
         if state.pending is not None:
             return Expectation(
                 self.intent_specs(self._accepted_intents(current)),
-                SlotSpec(name=state.pending["slot"], type="yes_no"),
+                SlotSpec(name=state.pending["slot"], type="yes_no"), language,
             )
         slot = slots.slot_spec(current.collect) if current.collect else None
-        return Expectation(self.intent_specs(self._accepted_intents(current)), slot)
+        return Expectation(self.intent_specs(self._accepted_intents(current)), slot, language)
 
     def no_input_timeout(self, state: CallState) -> float | None:
         if state.ended:
@@ -282,6 +290,8 @@ class FlowEngine:
         if state.break_:
             run.actions.append(Break())
         self._set(run, state.set)
+        if self._answered_already(run, state):
+            return
         prompts: list[Action] = []
         if state.say is not None:
             visit = run.visits[name] - 1
@@ -326,9 +336,10 @@ class FlowEngine:
     # -- input ---------------------------------------------------------------------
 
     def _on_input(self, run: _Run, nlu: NLUResult) -> None:
+        run.said = nlu
         current = self.flow.states[run.state]
         if run.pending is not None:
-            answer = slots.from_text(_YES_NO, nlu.text, nlu.entities)
+            answer = slots.from_text(_YES_NO, nlu.text, nlu.entities, self.flow.language)
             if answer is not None:
                 self._confirmed(run, answer)
                 return
@@ -339,7 +350,8 @@ class FlowEngine:
                 self._apply(run, transition)
                 return
         if current.collect and run.pending is None:
-            value = slots.from_text(current.collect, nlu.text, nlu.entities)
+            value = slots.from_text(current.collect, nlu.text, nlu.entities,
+                                     self.flow.language)
             if value is not None:
                 self._heard(run, current.collect, value)
                 return
@@ -416,8 +428,35 @@ class FlowEngine:
         else:
             run.actions.extend(run.last_prompt)
 
+    def _answered_already(self, run: _Run, state: State) -> bool:
+        """Fill the state's slot from what the caller just said, if it holds the answer,
+        and move on without asking: "two large pepperoni" answers the quantity, then the
+        size and the topping states it leads to (only once a slot was filled this step).
+        Only slots the caller named plainly: a choice, a number or digits (never yes/no
+        or free text, which would take an answer meant for something else), not a slot
+        already held, and not one that asks for confirmation (the caller should hear
+        that question)."""
+        collect = state.collect
+        said = run.said
+        # Only along a sequence of slots: after an intent, the next state's question is
+        # asked ("the app crashes" routes to the technical desk, which still asks).
+        if (said is None or collect is None or not run.filled_now
+                or collect.type in ("yes_no", "text")
+                or collect.confirm is not None or collect.slot in run.slots):
+            return False
+        if not self._find(run, lambda t: t.filled == collect.slot):
+            return False  # nothing would move on from it: ask as usual
+        value = slots.from_text(collect, said.text, None, self.flow.language)
+        # A value that already filled a slot in this step answers nothing else: "two"
+        # fills the quantity, not also the number of guests asked next.
+        if value is None or value in [run.slots[name] for name in run.filled_now]:
+            return False
+        self._fill(run, collect.slot, value)
+        return True
+
     def _fill(self, run: _Run, slot: str, value: Any) -> None:
         run.slots[slot] = value
+        run.filled_now.append(slot)
         transition = self._find(run, lambda t: t.filled == slot)
         if transition:
             self._apply(run, transition)
@@ -489,4 +528,4 @@ def _audible(actions: list[Action]) -> list[Action]:
 
 
 def _scope(state: CallState) -> dict[str, Any]:
-    return {"slots": state.slots, "vars": state.variables, "call": state.call}
+    return {"slots": state.slots, "vars": state.variables, "call": state.call, "entities": {}}

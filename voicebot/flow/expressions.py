@@ -17,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-ROOTS = ("slots", "vars", "call")
+# `entities` are what the caller's last utterance held (number, digits, yes_no, choice,
+# ordinal, and what an NLU plugin extracts): `set: {pizzas: "= entities.number"}`.
+ROOTS = ("slots", "vars", "call", "entities")
 # A `set:` value starting with "=" is an expression: `set: {tries: "= vars.tries + 1"}`.
 EXPRESSION_PREFIX = "="
 
@@ -205,7 +207,8 @@ class _Parser:
             parts = tuple(token.text.split("."))
             if parts[0] not in ROOTS or len(parts) < 2:
                 raise ExprError(
-                    f"unknown name '{token.text}': use slots.NAME, vars.NAME or call.NAME",
+                    f"unknown name '{token.text}': use slots.NAME, vars.NAME, call.NAME or "
+                    "entities.NAME",
                     token.offset,
                 )
             return Node("path", parts, (), token.offset)

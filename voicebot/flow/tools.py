@@ -8,6 +8,7 @@ with), prints to stdout and returns an exit code. Choosing that NLU from config.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -17,7 +18,7 @@ from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
 from voicebot.flow.graph import to_dot, to_mermaid
 from voicebot.flow.loader import FlowError, expand_paths, load_flow, validate_paths
-from voicebot.types import NLUFunction
+from voicebot.types import Expectation, NLUFunction, NLUResult
 
 
 def validate_main(paths: list[str], output: TextIO | None = None) -> int:
@@ -56,12 +57,33 @@ _CHAT_HELP = (
 )
 
 
+# Lines saying why an utterance matched what it did (`chat --explain`): the top intents
+# with their scores and the example or rule behind each.
+Explainer = Callable[[str, Expectation], list[str]]
+
+
+def understanding(result: NLUResult, min_confidence: float) -> str:
+    """How the flow will take an NLU result: an intent under the flow's min_confidence is
+    a no-match, and is printed as one."""
+    if result.intent and result.confidence >= min_confidence:
+        said = f"intent {result.intent} {result.confidence:.2f}"
+    elif result.intent:
+        said = (f"no match: {result.intent} scored {result.confidence:.2f}, under "
+                f"min_confidence {min_confidence:.2f}")
+    else:
+        said = "no intent"
+    if result.entities:
+        said += "; " + ", ".join(f"{k}={v!r}" for k, v in result.entities.items())
+    return f"({said})"
+
+
 def chat_main(
     flow_path: str | Path,
     nlu: NLUFunction,
     input: TextIO | None = None,
     output: TextIO | None = None,
     call: dict[str, str] | None = None,
+    explainer: Explainer | None = None,
 ) -> int:
     # Looked up now, not at import: a caller (or a test) may have replaced them since.
     input = sys.stdin if input is None else input
@@ -115,11 +137,15 @@ def chat_main(
             print(_CHAT_HELP, file=output)
             continue
         else:
-            event = understood(nlu, line, engine.expectation(state))
+            expectation = engine.expectation(state)
+            event = understood(nlu, line, expectation)
             if isinstance(event, TurnFailed):
                 print(f"  (nlu failed: {event.message})", file=output)
-            elif event.nlu.intent:
-                print(f"  (intent {event.nlu.intent} {event.nlu.confidence:.2f})", file=output)
+            else:
+                print("  " + understanding(event.nlu, engine.flow.defaults.min_confidence),
+                      file=output)
+            for reason in explainer(line, expectation) if explainer else []:
+                print(f"    {reason}", file=output)
         state, actions = engine.step(state, event)
         show(state, actions)
     return 0
