@@ -25,6 +25,7 @@ from voicebot.audio.endpointer import (
 from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
 from voicebot.call.backchannel import not_a_turn
+from voicebot.call.handoff import hand_off
 from voicebot.call.joining import OpenTurn
 from voicebot.call.outbox import Outbox
 from voicebot.call.recording import CallRecording, open_recording
@@ -447,9 +448,11 @@ class CallSession:
             elif isinstance(action, act.Play) and not interrupted:
                 await self.outbox.send(media.PlayUrl(action.url))
             elif isinstance(action, act.Transfer):
-                await self.outbox.send(media.Transfer(action.number))
+                handed, note = hand_off(action, self.s.config.targets)
+                self._spawn(self._record("add_event", *note))
+                await self.outbox.send(handed)
                 self.ended = True
-                self.outcome = "transfer"
+                self.outcome = "transfer" if isinstance(handed, media.Transfer) else "error"
             elif isinstance(action, act.SendDigits):
                 await self.outbox.send(media.SendDigits(action.digits))
             elif isinstance(action, act.Break):

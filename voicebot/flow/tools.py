@@ -41,7 +41,8 @@ def describe(action: Action) -> str:
     if isinstance(action, Play):
         return f"play: {action.url}"
     if isinstance(action, Transfer):
-        return f"-> transfer {action.number}"
+        summary = f" (summary: {action.summary})" if action.summary else ""
+        return f"-> transfer {action.number}{summary}"
     if isinstance(action, SendDigits):
         return f"-> digits {action.digits}"
     if isinstance(action, Hangup):
