@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     load_before = os.getloadavg()
     mixed = voice_turns(args.turns)
-    piper = voice_turns(2, voices=("piper",))
+    piper = voice_turns(3, voices=("piper",))
     long = long_turns(args.long)
     result: dict[str, Any] = {
         "schema": 1,

@@ -53,6 +53,18 @@ def _missed(r: dict[str, Any], scenario: str, bot: str) -> str:
     return out + ("" if not failed else f" ({failed} calls never connected)")
 
 
+def _barge_misses(r: dict[str, Any], bot: str) -> str:
+    fig = _get(r, "barge_in", bot) or {}
+    out = ""
+    if fig.get("no_break"):
+        out += f", {fig['no_break']} talk-overs without a break"
+    if fig.get("no_prompt"):
+        out += f", {fig['no_prompt']} trials with no prompt playing"
+    if fig.get("missed"):  # files before the two were told apart
+        out += f", {fig['missed']} trials with no prompt playing or no break"
+    return out
+
+
 def _cut(r: dict[str, Any], bot: str) -> str:
     c = _get(r, "cutoffs", bot)
     if not c or c.get("rate") is None:
@@ -92,7 +104,7 @@ ROWS: list[tuple[str, str, Any]] = [
     ("8 calls: set-up, connect -> greeting audio", "load8",
      lambda r, b: _pair(r, "load8", b, "setup")),
     ("barge-in: speech onset -> break on the wire", "barge_in",
-     lambda r, b: _pair(r, "barge_in", b, "break") + _missed(r, "barge_in", b)),
+     lambda r, b: _pair(r, "barge_in", b, "break") + _barge_misses(r, b)),
     ("bot audio still queued at the break (lead)", "barge_in",
      lambda r, b: _pair(r, "barge_in", b, "lead")),
     ("speech onset -> end of the queued bot audio", "barge_in",
@@ -179,22 +191,31 @@ def readme_sentence(runs: Runs) -> str:
         names = sorted({src(s)[0].name for s in scenarios if src(s)[1]["scenarios"]})
         return ", ".join(f"`docs/benchmarks/{n}`" for n in names) or "not measured"
 
-    path, newest = runs[-1]
+    def unanswered(scenario: str, bot: str) -> str:
+        fig = _get(src(scenario)[1], scenario, bot) or {}
+        total = fig.get("n", 0) + fig.get("missed", 0) + fig.get("cut", 0)
+        return f", {fig['missed']} of {total} not answered" if fig.get("missed") else ""
+
+    loads = sorted({src(s)[1]["machine"]["load_before"][0] for s in ("reply_fresh", "load8")
+                    if src(s)[1]["scenarios"]})
+    newest = runs[-1][1]
     return (
         f"Measured against a stock pipecat {newest['competitor']['version']} bot on the "
         f"same simulated calls, both bots in one run, on a shared 2-core machine under "
-        f"load (load average {newest['machine']['load_before'][0]} at the start of "
-        f"`docs/benchmarks/{path.name}`), with the offline Whisper tiny.en model and the "
-        f"Piper joe voice: voicebot answers a reply it synthesises while the caller waits "
+        f"load (1-minute load average {' and '.join(map(str, loads))} at the start of "
+        f"the runs), with the offline Whisper tiny.en model and the Piper joe voice: "
+        f"voicebot answers a reply it synthesises while the caller waits "
         f"in {p('reply_fresh', 'voicebot')} p50 / {p('reply_fresh', 'voicebot', 'p95_ms')} "
         f"p95 (pipecat {p('reply_fresh', 'pipecat')} / "
-        f"{p('reply_fresh', 'pipecat', 'p95_ms')}), {p('noisy_35', 'voicebot')} p50 on a "
+        f"{p('reply_fresh', 'pipecat', 'p95_ms')}{unanswered('reply_fresh', 'pipecat')}), "
+        f"{p('noisy_35', 'voicebot')} p50 on a "
         f"noisy line at -35 dBFS (pipecat {p('noisy_35', 'pipecat')}) "
         f"[{cite('reply_fresh', 'noisy_35')}]; it cuts off "
         f"{_cut(src('cutoffs')[1], 'voicebot')} of long answers with pauses (pipecat "
         f"{_cut(src('cutoffs')[1], 'pipecat')}) [{cite('cutoffs')}]; with 8 talking calls "
         f"its replies take {p('load8', 'voicebot', 'p95_ms')} p95 (pipecat "
-        f"{p('load8', 'pipecat', 'p95_ms')}) [{cite('load8')}]; and it sends `break` "
+        f"{p('load8', 'pipecat', 'p95_ms')}{unanswered('load8', 'pipecat')}) "
+        f"[{cite('load8')}]; and it sends `break` "
         f"{p('barge_in', 'voicebot', 'p50_ms', 'break')} p50 after a caller talks over it "
         f"(pipecat's `clear`: {p('barge_in', 'pipecat', 'p50_ms', 'break')}) "
         f"[{cite('barge_in')}]. Every figure, and how it is measured: `docs/benchmarks.md`, "

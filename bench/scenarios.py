@@ -204,21 +204,21 @@ def barge_in(bot: Bot, turns: list[Turn]) -> dict[str, Any]:
             await call.say(turn, f"t{i}")
             await call.pause(0.3)
     log = place_call(bot, 3, -65, script, timeout=25 * len(turns) + 60)
-    breaks, leads, heard, missed = [], [], [], 0
+    breaks, leads, heard, no_prompt, no_break = [], [], [], 0, 0
     for i in range(len(turns)):
         onset, end = log.marks.get(f"t{i}.start"), log.marks.get(f"t{i}.end")
         if onset is None or end is None:
-            missed += 1
+            no_prompt += 1  # the bot was not talking (it had not answered the last turn)
             continue
         got = log.breaks_between(onset, end + 1.5)
         if not got:
-            missed += 1
+            no_break += 1
             continue
         breaks.append(got[0].at - onset)
         leads.append(got[0].queued)
         heard.append(got[0].at - onset + got[0].queued)
     return {"break": ms(breaks), "lead": ms(leads), "heard_until": ms(heard),
-            "missed": missed}
+            "no_break": no_break, "no_prompt": no_prompt}
 
 
 def echo(bot: Bot, turns: list[Turn], echo_db: float = -12.0) -> dict[str, Any]:
