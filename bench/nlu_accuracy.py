@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.nlu_data import Case, FlowStates, domain_cases  # noqa: E402
+from bench.nlu_data import Case, FlowStates, domain_cases, example_flow_cases  # noqa: E402
 from bench.nlu_report import GOALS, write_docs  # noqa: E402
 from voicebot.plugins.registry import PluginRegistry  # noqa: E402
 
@@ -111,8 +111,8 @@ def worker(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
     """One NLU in this process: load it, parse every case of the split, measure."""
     cases = [c for c in domain_cases() if c.split == split or split == "all"]
     states = FlowStates()
-    for case in cases:  # flows parsed before the baseline: they are not the NLU's memory
-        states.expectation(case)
+    for case in cases + example_flow_cases():  # flows parsed before the baseline: they
+        states.expectation(case)  # are not the NLU's memory
     before = rss_mb()
     start = time.perf_counter()
     plugin = build(name, llm_url)
@@ -125,6 +125,8 @@ def worker(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
     asyncio.run(parse_all(plugin, list(warm.values()), states))
     warm_s = (time.perf_counter() - start) / max(len(warm), 1)
     rows = asyncio.run(parse_all(plugin, cases, states))
+    examples = example_flow_cases()
+    example_rows = asyncio.run(parse_all(plugin, examples, states))
     by_domain: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_domain[row["domain"]].append(row)
@@ -133,6 +135,7 @@ def worker(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
     return {
         "nlu": name, "split": split, "overall": metrics(rows),
         "domains": {d: metrics(rs) for d, rs in sorted(by_domain.items())},
+        "example_flows": metrics(example_rows),
         "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
         "cpu_p50_ms": percentile(cpu, 0.5), "cpu_p95_ms": percentile(cpu, 0.95),
         "load_s": load_s, "first_parse_in_state_s": warm_s, "memory_mb": rss_mb() - before,
@@ -208,6 +211,9 @@ def show(result: dict[str, Any], misses: int) -> None:
           f"{result['cpu_p50_ms']:.1f} / {result['cpu_p95_ms']:.1f} ms), "
           f"+{result['memory_mb']:.0f} MB, load {result['load_s']:.2f} s, first parse in a "
           f"state {result['first_parse_in_state_s']:.2f} s")
+    e = result["example_flows"]
+    print(f"   example flows (not held out): {e['accuracy']:.1%}, wrong {e['wrong_intent']:.1%}, "
+          f"oos {e['oos_recall']:.1%} ({e['n']})")
     for domain, m in result["domains"].items():
         print(f"   {domain:<8} {m['accuracy']:6.1%}  wrong {m['wrong_intent']:5.1%}  "
               f"oos {m['oos_recall']:6.1%}  ({m['n']})")

@@ -29,7 +29,7 @@ from voicebot.flow.convtest import Case, load_tests, run_case
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
 from voicebot.flow.loader import load_flow
-from voicebot.flow.tools import chat_main, describe
+from voicebot.flow.tools import chat_main, describe, understanding
 from voicebot.flow_cli import as_function, configured_nlu
 from voicebot.plugins.base import call_plugin
 from voicebot.types import Expectation, NLUFunction, NLUResult
@@ -113,8 +113,7 @@ async def transcript(engine: FlowEngine, case: Case, nlu: AsyncNLU) -> list[str]
         event: Event
         if turn.user is not None:
             result = await nlu(turn.user, engine.expectation(state))
-            if result.intent:
-                out.append(f"  (intent {result.intent} {result.confidence:.2f})")
+            out.append("  " + understanding(result, engine.flow.defaults.min_confidence))
             event = UserInput(result)
         elif turn.dtmf is not None:
             event = Dtmf(str(turn.dtmf))

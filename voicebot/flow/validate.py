@@ -7,8 +7,9 @@ and an example shared by two intents (a warning: legal, but the NLU cannot tell 
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from voicebot.flow import expressions, templates
@@ -28,6 +29,11 @@ def texts(value: str | list[str] | None) -> list[tuple[str, tuple[int, ...]]]:
     if isinstance(value, str):
         return [(value, ())]
     return [(item, (index,)) for index, item in enumerate(value)]
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _placements(flow: Flow) -> Iterator[tuple[str, Path, Transition, str | None]]:
@@ -113,7 +119,8 @@ class _Checker:
                 self.err(file, path + ("flow",), f"flow '{target}' starts at unknown state "
                          f"'{self.flow.flows[target]}'", True)
         elif target not in self.flow.states:
-            self.err(file, path + (kind,), f"unknown target state '{target}'", True)
+            self.err(file, path + (kind,), f"unknown target state '{target}'"
+                     + did_you_mean(target, self.flow.states), True)
 
     # -- parts --------------------------------------------------------------------
 
@@ -124,7 +131,8 @@ class _Checker:
         if state is None and t.filled is not None:
             self.err(file, path + ("filled",), "'filled' cannot be a global transition")
         if t.intent is not None and t.intent not in self.flow.intents:
-            self.err(file, path + ("intent",), f"unknown intent '{t.intent}'", True)
+            self.err(file, path + ("intent",), f"unknown intent '{t.intent}'"
+                     + did_you_mean(t.intent, self.flow.intents), True)
         if t.dtmf is not None and not re.fullmatch(r"[0-9*#A-D]+", t.dtmf):
             self.err(file, path + ("dtmf",), f"bad DTMF key '{t.dtmf}' (use 0-9 * # A-D)", True)
         if t.digits is not None and "{{" not in t.digits and not re.fullmatch(
@@ -199,6 +207,26 @@ class _Checker:
                         f"example '{example}' is shared by intents '{owners[key]}' and "
                         f"'{name}'"))
                 owners.setdefault(key, name)
+        self.check_contained_examples(owners)
+
+    def check_contained_examples(self, owners: dict[str, str]) -> None:
+        """An example of one intent inside an example of another ("order" in "where is my
+        order") pulls callers who say the longer one towards the shorter one's intent."""
+        keys = sorted(owners, key=len)
+        for i, short in enumerate(keys):
+            if not short:
+                continue
+            for long in keys[i + 1:]:
+                if owners[long] != owners[short] and f" {short} " in f" {long} ":
+                    name = owners[long]
+                    index = next(i for i, e in enumerate(self.flow.intents[name].examples)
+                                 if normalize(e) == long)
+                    self.warnings.append(self.flow.warning(
+                        self.flow.intent_files[name], ("intents", name, "examples", index),
+                        f"example '{long}' of intent '{name}' contains '{short}', an "
+                        f"example of intent '{owners[short]}': callers who say it may be "
+                        f"taken for '{owners[short]}' (give '{owners[short]}' a longer "
+                        "example, or a description)"))
 
     def check_unused_intents(self) -> None:
         used = {t.intent for _f, _p, t, _s in _placements(self.flow) if t.intent}

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from voicebot.nlu.normalize import normalize, words
+from voicebot.nlu.semantic import centre
 from voicebot.nlu.similarity import Phrase, score
 from voicebot.plugins.nlu_embeddings import EmbeddingsNLU
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
@@ -71,7 +74,7 @@ def _embeddings(plugin: EmbeddingsNLU, text: str, expectation: Expectation) -> l
     for spec in expectation.intents:
         described = [spec.description] if plugin.options.descriptions and spec.description else []
         for source in [*spec.examples, *spec.synonyms, *described]:
-            phrase = normalize(source)
+            phrase = normalize(source, language=expectation.language)
             if phrase:
                 phrases.append(phrase)
                 owners.append(spec.name)
@@ -79,11 +82,21 @@ def _embeddings(plugin: EmbeddingsNLU, text: str, expectation: Expectation) -> l
                 sources.append(f"{kind} {source!r}")
     if not norm or not phrases:
         return reasons
-    similarities = plugin.embed(phrases) @ plugin.embed([norm])[0]
-    best: dict[str, tuple[float, str]] = {}
-    for similarity, owner, source in zip(similarities, owners, sources, strict=True):
+    vectors, utterance = plugin.embed(phrases), plugin.embed([norm])[0]
+    similarities = vectors @ utterance
+    # The plugin picks the intent by its lead once the state's shared direction is taken
+    # out (voicebot.nlu.semantic); show that score beside the raw similarity.
+    mean, shifted = centre(vectors)
+    lead = utterance - mean
+    centred = shifted @ (lead / max(float(np.linalg.norm(lead)), 1e-9))
+    best: dict[str, tuple[float, float, str]] = {}
+    for similarity, inner, owner, source in zip(similarities, centred, owners, sources,
+                                                strict=True):
         if owner not in best or similarity > best[owner][0]:
-            best[owner] = (float(similarity), source)
-    reasons += [Reason(owner, round(value, 3), f"nearest {source}")
-                for owner, (value, source) in best.items()]
+            best[owner] = (float(similarity), max(float(inner), best.get(owner, (0, -2.0))[1]),
+                           source)
+        else:
+            best[owner] = (best[owner][0], max(best[owner][1], float(inner)), best[owner][2])
+    reasons += [Reason(owner, round(value, 3), f"nearest {source}; {inner:.3f} centred")
+                for owner, (value, inner, source) in best.items()]
     return sorted(reasons, key=lambda r: -r.score)
