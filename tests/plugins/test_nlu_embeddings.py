@@ -100,3 +100,26 @@ def test_a_bare_slot_answer_is_the_slot_not_a_nearby_intent(
     expectation = FlowEngine(load_flow(PIZZA)).expectation(CallState(state=state))
     result = plugin.parse(text, expectation)
     assert result.intent is None and result.entities[slot] == value
+
+
+@pytest.mark.parametrize("text", ["x" * 10_000, "word " * 3_000, "😀 🎉", "\x00\x01abc", ""],
+                         ids=["one-huge-word", "3000-words", "emoji", "control", "empty"])
+def test_any_text_is_a_well_formed_answer_at_the_cost_of_a_short_one(
+    nlu: EmbeddingsNLU, text: str
+) -> None:
+    # A huge transcript is cut before the encoder, so it costs what a sentence costs:
+    # checked by what the encoder was given, not by a clock.
+    seen: list[list[str]] = []
+    embed = nlu.embed
+
+    def spy(texts: list[str]) -> np.ndarray:
+        seen.append(texts)
+        return embed(texts)
+
+    nlu.embed = spy  # type: ignore[method-assign]
+    try:
+        result = nlu.parse(text, STATE)
+    finally:
+        del nlu.embed
+    assert result.intent is None and 0.0 <= result.confidence <= 1.0
+    assert all(len(t) <= 8 * nlu.options.max_tokens for batch in seen for t in batch)

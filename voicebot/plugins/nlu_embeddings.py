@@ -77,8 +77,12 @@ class EmbeddingsNLU:
             description="Try the examples NLU's word matching first and embed only when it "
             "finds no intent (faster; measured less accurate on callers' own words).",
         )
-        max_tokens: int = Field(default=64, ge=8, le=512,
-                                description="minilm: longer input is cut.")
+        max_tokens: int = Field(
+            default=64, ge=8, le=512,
+            description="Longer input is cut to this many words (and 8 characters a word) "
+            "before it is embedded: the request is at its start, and a 10,000-character "
+            "transcript would otherwise cost a minute of CPU.",
+        )
         threads: int = Field(default=1, ge=1, description="Encoder threads per utterance.")
 
     def __init__(self, options: Options | None = None) -> None:
@@ -163,7 +167,13 @@ class EmbeddingsNLU:
             self._states[key] = (vectors, centre(vectors))
         vectors, centred = self._states[key]
         threshold = self.threshold + (self.slot_margin if slot_filled else 0.0)
-        decision = decide(self.embed([norm])[0], vectors, owners, threshold, self.margin,
+        # No word is 30 letters long: such a token is noise a recogniser or a keyboard made,
+        # and an encoder finds anything similar to noise.
+        kept = [w for w in norm.split() if len(w) <= 30][: self.options.max_tokens]
+        if not kept:
+            return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
+        clipped = " ".join(kept)[: 8 * self.options.max_tokens]
+        decision = decide(self.embed([clipped])[0], vectors, owners, threshold, self.margin,
                           centred)
         if decision.intent is not None:
             return NLUResult(text, decision.intent, confidence(decision.similarity, threshold),
