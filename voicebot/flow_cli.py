@@ -88,7 +88,7 @@ def chat_command(args: argparse.Namespace) -> int:
     config, plugin = found
     flow = args.flow or config.resolve(config.flow)
     return chat_main(flow, as_function(plugin),
-                     explainer=explainer(plugin) if args.explain else None)
+                     explainer=explainer(plugin) if args.explain else None, now=args.now)
 
 
 def test_command(args: argparse.Namespace) -> int:
@@ -113,6 +113,8 @@ def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # typ
     p.add_argument("--nlu", default=None, help=nlu_help)
     p.add_argument("--explain", action="store_true",
                    help="show the top intents, their scores and the example or rule behind each")
+    p.add_argument("--now", default=None, metavar="TIME",
+                   help="fix the flow's clock, e.g. 2026-12-24T18:30 (in the flow's time zone)")
     p.set_defaults(func=chat_command)
 
     p = subparsers.add_parser("test", help="run conversation tests")

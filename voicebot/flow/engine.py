@@ -1,8 +1,8 @@
 """The pure flow engine: (call state, event) -> (new call state, actions).
 
-No I/O, no clock, no randomness that is not derived from the state, so a conversation
-replays exactly. The call session executes the actions and turns silence, speech and keys
-into events.
+No I/O, no wall clock (time comes from the injected clock, read once per step), no
+randomness that is not derived from the state, so a conversation replays exactly. The call
+session executes the actions and turns silence, speech and keys into events.
 
 Order of precedence for one utterance: a pending confirmation (yes/no), then the state's own
 intent transitions, then the global intents it allows, then the slot it collects, then
@@ -17,9 +17,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from voicebot.flow import expressions, slots
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.clock import Clock, Moment, system_clock
 from voicebot.flow.events import (
     CallEnd,
     CallStart,
@@ -69,8 +71,9 @@ class CallState:
 class _Run:
     """A mutable working copy of a CallState for the length of one step."""
 
-    def __init__(self, state: CallState) -> None:
+    def __init__(self, state: CallState, moment: Moment | None = None) -> None:
         self.state = state.state
+        self.moment = moment
         self.slots = dict(state.slots)
         self.vars = dict(state.variables)
         self.call = dict(state.call)
@@ -93,7 +96,7 @@ class _Run:
     def scope(self) -> dict[str, Any]:
         entities = self.said.entities if self.said is not None else {}
         return {"slots": self.slots, "vars": self.vars, "call": self.call,
-                "entities": entities}
+                "entities": entities, expressions.MOMENT: self.moment}
 
     def freeze(self) -> CallState:
         return CallState(
@@ -113,9 +116,15 @@ class _Run:
 
 
 class FlowEngine:
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow, clock: Clock = system_clock) -> None:
         self.flow = flow
+        self.clock = clock
+        self.zone = ZoneInfo(flow.timezone)
         self._conditions: dict[str, expressions.Node] = {}
+
+    def moment(self) -> Moment:
+        """Now, read once from the injected clock, on the wall clocks of the flow's zone."""
+        return Moment(self.clock().astimezone(self.zone), self.flow.open_hours)
 
     # -- public API -------------------------------------------------------------
 
@@ -124,7 +133,8 @@ class FlowEngine:
         run = _Run(
             CallState(
                 state=self.flow.start, call=dict(call), variables=copy.deepcopy(self.flow.vars)
-            )
+            ),
+            self.moment(),
         )
         run.state = ""  # so entering the start state counts as a change of state
         self._enter(run, self.flow.start)
@@ -139,7 +149,7 @@ class FlowEngine:
             if event.name.lower() in HANGUP_WEBHOOKS:
                 return replace(state, ended=True, end_reason=event.name.lower()), []
             return state, []
-        run = _Run(state)
+        run = _Run(state, self.moment())
         if isinstance(event, UserInput):
             run.buffer = ""
             self._on_input(run, event.nlu)
@@ -311,10 +321,15 @@ class FlowEngine:
             self._enter(run, state.goto, depth + 1)
         elif state.flow:
             self._enter(run, self.flow.flows[state.flow], depth + 1)
+        elif state.branch:
+            # The validator makes the last entry unconditional; without one, stay here.
+            taken = next((t for t in state.branch if self._holds(run, t.if_)), None)
+            if taken is not None:
+                self._apply(run, taken, depth + 1)
         else:  # the state waits: what led here is what `repeat` and re-prompts say again
             run.last_prompt = tuple(run.entry_prompts)
 
-    def _apply(self, run: _Run, t: Transition) -> None:
+    def _apply(self, run: _Run, t: Transition, depth: int = 0) -> None:
         self._set(run, t.set)
         if t.say is not None:
             run.actions.append(self._say(run, self._pick(t.say, run.state, run.turns, False)))
@@ -329,9 +344,9 @@ class FlowEngine:
         elif t.repeat:
             run.actions.extend(self._reprompt(run))
         elif t.goto:
-            self._enter(run, t.goto)
+            self._enter(run, t.goto, depth)
         elif t.flow:
-            self._enter(run, self.flow.flows[t.flow])
+            self._enter(run, self.flow.flows[t.flow], depth)
 
     # -- input ---------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.clock import FixedClock, parse_moment, system_clock
 from voicebot.flow.convtest import run_file
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
@@ -53,7 +54,7 @@ def describe(action: Action) -> str:
 _CHAT_HELP = (
     "Type what the caller says. #1234 sends DTMF keys, /silence a no-input "
     "time-out, /error a failed turn, /hangup hangs up, /state shows slots and "
-    "variables, /restart starts over, /quit leaves."
+    "variables, /now 2026-12-24T18:30 fixes the clock, /restart starts over, /quit leaves."
 )
 
 
@@ -84,16 +85,26 @@ def chat_main(
     output: TextIO | None = None,
     call: dict[str, str] | None = None,
     explainer: Explainer | None = None,
+    now: str | None = None,
 ) -> int:
     # Looked up now, not at import: a caller (or a test) may have replaced them since.
     input = sys.stdin if input is None else input
     output = sys.stdout if output is None else output
     try:
-        engine = FlowEngine(load_flow(flow_path))
+        flow = load_flow(flow_path)
     except FlowError as exc:
         for error in exc.errors:
             print(error, file=output)
         return 1
+    # `--now` or `/now` fixes the clock, as `now:` does in a conversation test.
+    clock: FixedClock | None = None
+    if now is not None:
+        try:
+            clock = FixedClock(parse_moment(now, flow.timezone))
+        except ValueError as exc:
+            print(exc, file=output)
+            return 1
+    engine = FlowEngine(flow, clock or system_clock)
     call = call or {"from_number": "+33100000000", "to_number": "+33200000000", "call_id": "chat"}
     print(_CHAT_HELP, file=output)
 
@@ -116,6 +127,18 @@ def chat_main(
         if line == "/restart":
             state, actions = engine.start(call)
             show(state, actions)
+            continue
+        if line.startswith("/now "):
+            try:
+                moment = parse_moment(line[5:], flow.timezone)
+            except ValueError as exc:
+                print(f"  ({exc})", file=output)
+                continue
+            if clock is None:
+                clock = FixedClock(moment)
+                engine = FlowEngine(flow, clock)
+            clock.moment = moment
+            print(f"  (clock: {moment.isoformat(timespec='minutes')})", file=output)
             continue
         if line == "/state":
             print(

@@ -59,6 +59,9 @@ class _Checker:
             self.variables.update(state.set)
         for _file, _path, transition, _state in _placements(flow):
             self.variables.update(transition.set)
+        for state in flow.states.values():
+            for transition in state.branch:
+                self.variables.update(transition.set)
 
     def err(self, file: str, path: Path, message: str, value: bool = False) -> None:
         self.errors.append(self.flow.error(file, path, message, value))
@@ -98,6 +101,10 @@ class _Checker:
             return
         for parts, _offset in expressions.paths(node):
             self.check_name(parts, file, path, "expression")
+        for name, _offset in expressions.functions(node):
+            if name == "is_open" and self.flow.open_hours is None:
+                self.err(file, path, "'is_open()' needs an 'open_hours' block in the root "
+                         "flow file", True)
 
     def check_set(self, values: dict[str, Any], file: str, path: Path) -> None:
         for key, value in values.items():
@@ -144,6 +151,10 @@ class _Checker:
             if collect is None or collect.slot != t.filled:
                 self.err(file, path + ("filled",),
                          f"state '{state}' does not collect slot '{t.filled}'", True)
+        self.check_effects(t, file, path)
+
+    def check_effects(self, t: Transition, file: str, path: Path) -> None:
+        """What a transition does once taken: its condition, sets, prompts and target."""
         if t.if_ is not None:
             self.check_expression(t.if_, file, path + ("if",))
         self.check_set(t.set, file, path)
@@ -182,10 +193,26 @@ class _Checker:
                 if intent not in known:
                     self.err(file, path + ("globals", index),
                              f"'{intent}' is not a global intent", True)
+        self.check_branch(name, state, file, path)
         if not state.waits() and not (state.goto or state.flow or state.transfer
-                                      or state.hangup):
+                                      or state.hangup or state.branch):
             self.err(file, path, f"state '{name}' neither waits for the caller (on/collect) "
-                     "nor moves on (goto/flow/transfer/hangup)")
+                     "nor moves on (goto/flow/transfer/hangup/branch)")
+
+    def check_branch(self, name: str, state: State, file: str, path: Path) -> None:
+        for index, t in enumerate(state.branch):
+            where = path + ("branch", index)
+            if t.intent is not None or t.dtmf is not None or t.filled is not None:
+                self.err(file, where, "a branch is decided on arrival: it takes 'if', not "
+                         "'intent', 'dtmf' or 'filled'")
+            if not (t.goto or t.flow or t.transfer or t.hangup):
+                self.err(file, where, "a branch must move on: give goto, flow, transfer or "
+                         "hangup")
+            self.check_effects(t, file, where)
+        if state.branch and state.branch[-1].if_ is not None:
+            self.err(file, path + ("branch", len(state.branch) - 1), f"the last branch of "
+                     f"state '{name}' needs no 'if:' (it is the otherwise), or the call "
+                     "could stop there")
 
     def check_intents(self) -> None:
         owners: dict[str, str] = {}
