@@ -6,8 +6,10 @@ presses keys (RFC 4733) and stays silent (the server's own no-input timer). Only
 recognition is scripted (voicebot.testing.scripted_stt hears the case's lines), so what
 is checked is understanding: the NLU config.yaml names, the call session and the flow.
 What the bot said (the call record) and did (the wire) must be what the conversation
-test saw. A webhook turn is not something a caller does; chat and test cover those
-cases, and tests/e2e/test_webhooks_e2e.py a hangup webhook over the wire.
+test saw. Two kinds of case are not replayed, and chat and test (and
+tests/flow/test_chat_test_serve_agree.py) cover them: a webhook turn is not something a
+caller does (tests/e2e/test_webhooks_e2e.py sends a hangup webhook over the wire), and a
+case that fixes the time (`now:`) cannot fix the server's wall clock.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ def served_cases(path: Path) -> list[tuple[str, Case]]:
     the server reads the real clock (the chat/test/serve agreement test runs those)."""
     tests, _source = load_tests(path)
     return [(f"{path.stem}-{index}", case) for index, case in enumerate(tests.tests)
-            if all(turn.webhook is None and turn.now is None for turn in case.turns)
-            and case.now is None]
+            if case.now is None
+            and all(turn.webhook is None and turn.now is None for turn in case.turns)]
 
 
 SERVED_FILES = [path for path in TEST_FILES if served_cases(path)]
