@@ -204,6 +204,10 @@ def main() -> None:
     parser.add_argument("--speculative", choices=("on", "off"), default="on")
     parser.add_argument("--workers", type=int, default=2, help="server.executor_workers")
     parser.add_argument("--stt-threads", type=int, default=1, help="whisper cpu_threads")
+    parser.add_argument("--fresh", action="store_true",
+                        help="every reply is new text (bench/flows/fresh_calls.yaml): "
+                             "synthesised while the caller waits, never from the TTS cache")
+    parser.add_argument("--tts", default=None, help="tts plugin (e.g. piper); config's if unset")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     corpus = Corpus.build()
@@ -214,7 +218,8 @@ def main() -> None:
     print(f"{len(corpus.turns)} caller utterances ({len(VOICES)} espeak voices + recordings); "
           f"{args.turns} turns a call; hangover {args.hangover} ms; speculative STT "
           f"{args.speculative}; {args.workers} executor workers; whisper on "
-          f"{args.stt_threads} threads; "
+          f"{args.stt_threads} threads; {'fresh' if args.fresh else 'cached'} replies; "
+          f"tts {args.tts or 'as configured'}; "
           f"pass: all transferred, 0 dropped, p95 <= {budget_ms} ms")
     print(f"{'N':>3} {'ok':>5} {'turns':>5} {'miss':>4} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'max ms':>7} {'dropped':>7} {'cpu/call-s':>10} {'rss MB':>7} {'client cpu':>10} "
@@ -226,7 +231,10 @@ def main() -> None:
         "stt": {"use": "whisper", "options": {"model": "bundled", "compute_type": "int8",
                                                "beam_size": 1, "cpu_threads": args.stt_threads}},
     }
-    with running_server(FLOW, **overrides) as srv:
+    if args.tts:
+        overrides["tts"] = {"use": args.tts, "options": {}}
+    flow = FLOW.with_name("fresh_calls.yaml") if args.fresh else FLOW
+    with running_server(flow, **overrides) as srv:
         pid, http = srv["process"].pid, srv["http"]
         for n in levels:
             wait_idle(http)
