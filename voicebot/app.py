@@ -395,12 +395,20 @@ def _open_records(services: Services) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
     # Every record write also goes to the live feed (the console's live view).
     # Resilient: a write that fails is kept in memory and retried (store/resilient.py).
-    store = ResilientStore(open_store(target), services.metrics)
+    records = open_store(target)
+    store = ResilientStore(records, services.metrics)
     services.store = FeedingStore(store, services.feed)
     cluster = cfg.cluster
-    services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
-        services.store, cluster.redis_url, worker_id=cluster.worker_id,
-        key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
-        worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s, metrics=services.metrics)
+    if cluster.redis_url is None:
+        services.calls = CallRegistry(services.store)
+    else:
+        services.calls = ClusterRegistry(
+            services.store, cluster.redis_url, worker_id=cluster.worker_id,
+            key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
+            worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s,
+            metrics=services.metrics)
+        # Deliveries this worker acknowledges carry its name, for the others to finish
+        # (set on the records themselves: the wrappers forward reads, not settings).
+        records.worker = services.calls.worker
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)
