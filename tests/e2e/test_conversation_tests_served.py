@@ -6,8 +6,10 @@ presses keys (RFC 4733) and stays silent (the server's own no-input timer). Only
 recognition is scripted (voicebot.testing.scripted_stt hears the case's lines), so what
 is checked is understanding: the NLU config.yaml names, the call session and the flow.
 What the bot said (the call record) and did (the wire) must be what the conversation
-test saw. A webhook turn is not something a caller does; chat and test cover those
-cases, and tests/e2e/test_webhooks_e2e.py a hangup webhook over the wire.
+test saw. Two kinds of case are not replayed, and chat and test (and
+tests/flow/test_chat_test_serve_agree.py) cover them: a webhook turn is not something a
+caller does (tests/e2e/test_webhooks_e2e.py sends a hangup webhook over the wire), and a
+case that fixes the time (`now:`) cannot fix the server's wall clock.
 """
 
 from __future__ import annotations
@@ -49,7 +51,11 @@ def utterance() -> Any:
 def served_cases(path: Path) -> list[tuple[str, Case]]:
     tests, _source = load_tests(path)
     return [(f"{path.stem}-{index}", case) for index, case in enumerate(tests.tests)
-            if all(turn.webhook is None for turn in case.turns)]
+            if case.now is None
+            and all(turn.webhook is None and turn.now is None for turn in case.turns)]
+
+
+SERVED_FILES = [path for path in TEST_FILES if served_cases(path)]
 
 
 def event_of(turn: Any, engine: FlowEngine, state: Any, nlu: NLUFunction) -> Event:
@@ -122,7 +128,7 @@ def wire_actions(actions: list[Action]) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize("path", TEST_FILES, ids=[p.stem for p in TEST_FILES])
+@pytest.mark.parametrize("path", SERVED_FILES, ids=[p.stem for p in SERVED_FILES])
 def test_served_calls_do_what_the_conversation_tests_saw(path: Path) -> None:
     flow_path = (path.parent / load_tests(path)[0].flow).resolve()
     engine = FlowEngine(load_flow(flow_path))
