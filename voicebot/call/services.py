@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.call.flow_catalog import FlowCatalog
+from voicebot.call.registry import CallRegistry
 from voicebot.config import Config
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.loader import load_flow
@@ -19,8 +20,9 @@ from voicebot.metrics import Metrics
 from voicebot.plugins.base import NLU, STT, TTS, VAD
 from voicebot.plugins.registry import PluginRegistry, health, warm_up
 from voicebot.plugins.tts_cache import CachedTTS
-from voicebot.store.feed import CallFeed
+from voicebot.store.feed import CallFeed, FeedingStore
 from voicebot.telephony.inbound import warm_up_filters
+from voicebot.telephony.ringover_api import RingoverClient
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,10 @@ class Services:
     executor: ThreadPoolExecutor
     metrics: Metrics
     tts_executor: ThreadPoolExecutor | None = None
-    store: Any = None  # voicebot.store.records.CallStore
-    calls: Any = None  # voicebot.call.registry.CallRegistry
-    ringover: Any = None  # voicebot.telephony.ringover_api.RingoverClient
+    # Set by the app (app.py `_open_records`); None in a session built without records.
+    store: FeedingStore | None = None
+    calls: CallRegistry | None = None  # or its cluster form, ClusterRegistry
+    ringover: RingoverClient | None = None
     feed: CallFeed = field(default_factory=CallFeed)  # live record writes, for the console
     flows: FlowCatalog | None = None  # flows a call may pick by name (flow=...)
     ready: bool = False

@@ -64,6 +64,13 @@ MIGRATIONS: list[list[str]] = [
         # Redeliveries are counted, not stored: how often Ringover had to retry.
         "ALTER TABLE calls ADD COLUMN webhook_retries INTEGER NOT NULL DEFAULT 0",
     ],
+    # 3: the turn record's fields the store used to drop (store/turn.py).
+    [
+        "ALTER TABLE turns ADD COLUMN dtmf TEXT",
+        "ALTER TABLE turns ADD COLUMN no_input INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE turns ADD COLUMN speech_ms INTEGER",
+        "ALTER TABLE turns ADD COLUMN entities TEXT NOT NULL DEFAULT '{}'",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
