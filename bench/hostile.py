@@ -81,7 +81,8 @@ async def _legit_call(url: str) -> float | None:
     try:
         result = await simulate(url, [WaitFor("streamAudio", timeout=20)], timeout=25,
                                 until=("streamAudio",))
-    except (OSError, websockets.WebSocketException, TimeoutError):
+    except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+        print(f"  legitimate call failed: {exc!r}", flush=True)
         return None
     audio = result.of("streamAudio")
     return round(audio[0].at - started, 3) if audio else None
@@ -100,8 +101,9 @@ def _counters(http: str) -> dict[str, float]:
 
 
 def measure(srv: dict[str, Any], name: str, attack: Callable[[dict[str, Any]], dict[str, Any]],
-            legit_after_s: float = 1.0) -> dict[str, Any]:
-    """Run `attack` in a thread; place a legitimate call `legit_after_s` into it."""
+            legit_at: tuple[float, ...] = (1.0,)) -> dict[str, Any]:
+    """Run `attack` in a thread; place a legitimate call at each of `legit_at` seconds
+    into it, and ask /healthz every second while it lasts."""
     pid = srv["process"].pid
     url = srv["url"] + f"?token={MEDIA_TOKEN}"
     before = _counters(srv["http"])
@@ -109,13 +111,27 @@ def measure(srv: dict[str, Any], name: str, attack: Callable[[dict[str, Any]], d
     rss_before = _status_kb(pid, "VmRSS")
     cpu_before, started = _cpu_s(pid), time.monotonic()
     box: dict[str, Any] = {}
+    health: Counter[int] = Counter()
+    calls: list[float | None] = []
+
+    async def probe(done: asyncio.Event) -> None:
+        while not done.is_set():
+            health[await asyncio.to_thread(_health, srv["http"])] += 1
+            await asyncio.sleep(1.0)
+
+    async def legit() -> None:
+        last = 0.0
+        for at in legit_at:
+            await asyncio.sleep(max(0.0, at - last))
+            last = at
+            calls.append(await _legit_call(url))
 
     async def run() -> None:
-        task = asyncio.create_task(asyncio.to_thread(lambda: box.update(attack(srv))))
-        await asyncio.sleep(legit_after_s)
-        box["health_during"] = await asyncio.to_thread(_health, srv["http"])
-        box["legit_first_audio_s"] = await _legit_call(url)
-        await task
+        done = asyncio.Event()
+        prober = asyncio.create_task(probe(done))
+        await asyncio.gather(asyncio.to_thread(lambda: box.update(attack(srv))), legit())
+        done.set()
+        await prober
 
     asyncio.run(run())
     elapsed = time.monotonic() - started
@@ -123,24 +139,24 @@ def measure(srv: dict[str, Any], name: str, attack: Callable[[dict[str, Any]], d
     result = {
         "attack": name,
         "seconds": round(elapsed, 1),
-        "legit_call_answered": box.get("legit_first_audio_s") is not None,
-        "legit_first_audio_s": box.get("legit_first_audio_s"),
-        "health_during": box.get("health_during"),
+        "legit_calls_answered": f"{sum(c is not None for c in calls)}/{len(calls)}",
+        "legit_first_audio_s": calls,
+        "healthz_during": {str(k): v for k, v in health.items()},
         "rss_before_mb": round(rss_before / 1024, 1),
         "peak_rss_mb": round(_status_kb(pid, "VmHWM") / 1024, 1),
         "server_cpu_s": round(_cpu_s(pid) - cpu_before, 2),
         "counters": {k: after[k] - before[k] for k in after if after[k] != before[k]},
         "alive": srv["process"].poll() is None,
-        **{k: v for k, v in box.items() if k not in ("legit_first_audio_s", "health_during")},
+        **box,
     }
-    print(f"{name:18} answered={result['legit_call_answered']!s:5} "
-          f"first_audio={result['legit_first_audio_s']}s peak={result['peak_rss_mb']} MB "
+    print(f"{name:18} answered={result['legit_calls_answered']} "
+          f"first_audio={calls}s peak={result['peak_rss_mb']} MB "
           f"(before {result['rss_before_mb']}) cpu={result['server_cpu_s']}s "
           f"{json.dumps({k: v for k, v in result.items() if k not in _SHOWN})}", flush=True)
     return result
 
 
-_SHOWN = {"attack", "seconds", "legit_call_answered", "legit_first_audio_s", "rss_before_mb",
+_SHOWN = {"attack", "seconds", "legit_calls_answered", "legit_first_audio_s", "rss_before_mb",
           "peak_rss_mb", "server_cpu_s"}
 
 
@@ -149,7 +165,7 @@ _SHOWN = {"attack", "seconds", "legit_call_answered", "legit_first_audio_s", "rs
 EXOTIC = ["1", "0", "-8000", "abc", "249989", "1e9", "8000.5", "", "99999999999"] + [
     str(r) for r in (8009, 8011, 9001, 11003, 12007, 13001, 17011, 19001, 21001, 23003, 29009,
                      31013, 37003, 41011, 43003, 46997, 47951)]  # in 8-48 kHz, coprime-ish
-ENCODINGS = ["bogus", "opus", "g729", "%00", "pcmu\n", "l16;rate=1"]
+ENCODINGS = ["bogus", "opus", "g729", "%00", "pcmu\x00", "l16;rate=1"]
 
 
 def attack_parameters(srv: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +202,8 @@ def _flood_worker(host: str, port: int, count: int, hold_s: float, queue: Any) -
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     socks, failed = [], 0
-    deadline = time.monotonic() + hold_s
+    started = time.monotonic()
+    deadline = started + hold_s
     for _ in range(count):
         try:
             s = socket.socket()
@@ -197,11 +214,11 @@ def _flood_worker(host: str, port: int, count: int, hold_s: float, queue: Any) -
             failed += 1
         if time.monotonic() > deadline:
             break
-    opened = len(socks)
+    opened, open_s = len(socks), time.monotonic() - started
     time.sleep(max(0.0, deadline - time.monotonic()))
     for s in socks:
         s.close()
-    queue.put((opened, failed))
+    queue.put((opened, failed, open_s))
 
 
 def attack_connection_flood(count: int, hold_s: float, processes: int = 2
@@ -223,69 +240,84 @@ def attack_connection_flood(count: int, hold_s: float, processes: int = 2
         for w in workers:
             w.join(30)
         return {"connections_opened": sum(r[0] for r in results),
-                "connect_errors": sum(r[1] for r in results), "server_peak_fds": peak_fds}
+                "connect_errors": sum(r[1] for r in results),
+                "seconds_to_open_all": round(max(r[2] for r in results), 1),
+                "server_peak_fds": peak_fds}
 
     return attack
 
 
 def attack_slow_loris(count: int = 50, hold_s: float = 30.0) -> Callable[..., dict[str, Any]]:
+    """`count` handshakes, half sending one byte every 3 s, half nothing; how many the
+    server still holds open after `hold_s`."""
+
     def attack(srv: dict[str, Any]) -> dict[str, Any]:
         host, port = srv["http"].removeprefix("http://").split(":")
         socks = [socket.create_connection((host, int(port))) for _ in range(count)]
         header = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-        started, sent, still_open = time.monotonic(), 0, count
+        started, sent = time.monotonic(), 0
         while time.monotonic() - started < hold_s:
-            still_open = 0
-            for i, s in enumerate(socks):
-                if i % 2 and sent < len(header):  # half trickle, half say nothing
-                    try:
-                        s.send(header[sent : sent + 1])
-                    except OSError:
-                        continue
+            for s in socks[1::2]:
                 try:
-                    s.setblocking(False)
-                    data = s.recv(1)
-                    if data:
-                        still_open += 1  # the 408 is on its way; the close follows
-                except BlockingIOError:
-                    still_open += 1
+                    s.send(header[sent % len(header) : sent % len(header) + 1])
                 except OSError:
                     pass
             sent += 1
             time.sleep(3.0)
+        still_open = sum(not _closed(s) for s in socks)
         for s in socks:
             s.close()
-        return {"handshakes": count, "open_after_s": round(hold_s), "still_open": still_open}
+        return {"handshakes": count, "after_s": round(hold_s), "still_open": still_open}
 
     return attack
 
 
+def _closed(s: socket.socket) -> bool:
+    s.setblocking(False)
+    try:
+        while s.recv(4096):
+            pass  # the 408, then the end of the stream
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
 def attack_key_flood(srv: dict[str, Any], presses: int = 20) -> dict[str, Any]:
+    """A 40-key DTMF message every half second during the bot's prompts. The call must
+    not fail: it ends only when the flow says so (its no-match retries hang up)."""
+
     async def run() -> dict[str, Any]:
         url = srv["url"] + f"?token={MEDIA_TOKEN}"
+        kinds: list[str] = []
+        sent = 0
         async with websockets.connect(url) as ws:
-            kinds: list[str] = []
 
             async def listen() -> None:
                 try:
                     async for raw in ws:
-                        kinds.append(json.loads(raw).get("event") or json.loads(raw).get("type"))
+                        event = json.loads(raw)
+                        kinds.append(str(event.get("event") or event.get("type")))
                 except websockets.ConnectionClosed:
                     pass
 
             listener = asyncio.create_task(listen())
             await ws.send(json.dumps({"event": "start", "call_id": "bench-key-flood"}))
-            silence = b"\xff" * 160
-            for i in range(presses * 25):  # 20 ms frames; a 40-key message every half second
-                await ws.send(silence)
-                if i % 25 == 10:
-                    await ws.send(json.dumps({"event": "dtmf", "digits": "7" * 40}))
-                await asyncio.sleep(0.02)
-            up = ws.close_code is None
+            try:
+                for i in range(presses * 25):  # 20 ms frames of PCMU silence
+                    await ws.send(b"\xff" * 160)
+                    if i % 25 == 10:
+                        await ws.send(json.dumps({"event": "dtmf", "digits": "7" * 40}))
+                        sent += 1
+                    await asyncio.sleep(0.02)
+            except websockets.ConnectionClosed:
+                pass
             await ws.close()
             await listener
-            return {"messages": presses, "keys": presses * 40, "breaks_sent": kinds.count("break"),
-                    "call_survived": up}
+            return {"messages_sent": sent, "keys_sent": sent * 40,
+                    "breaks_received": kinds.count("break"),
+                    "close": f"{ws.close_code} {ws.close_reason}"}
 
     return asyncio.run(run())
 
@@ -410,6 +442,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flood", type=int, default=20000, help="silent connections")
     parser.add_argument("--hold", type=float, default=20.0, help="seconds the flood is held")
+    parser.add_argument("--only", nargs="*", help="run only these attacks (and no file)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "hostile.json"))
     args = parser.parse_args()
     before = machine()
@@ -418,18 +451,26 @@ def main() -> None:
     results = []
     with running_server(FLOW, server={"media_token": MEDIA_TOKEN}, webhooks={"key": KEY},
                         records={"token": RECORDS_TOKEN}, log_level="info") as srv:
-        limits = {"max_connections": 1000, "handshake_timeout_s": 10.0}
-        results.append(measure(srv, "baseline", lambda s: {}, legit_after_s=0.0))
-        results.append(measure(srv, "parameters", attack_parameters))
-        results.append(measure(srv, "connection_flood",
-                               attack_connection_flood(args.flood, args.hold), legit_after_s=8))
-        results.append(measure(srv, "slow_loris", attack_slow_loris()))
-        results.append(measure(srv, "key_flood", attack_key_flood))
-        results.append(measure(srv, "log_injection", attack_log_injection))
-        results.append(measure(srv, "big_bodies", attack_big_bodies))
-        results.append(measure(srv, "nested_replayed", attack_nested_and_replayed))
+        flood_calls = tuple(float(t) for t in range(1, int(args.hold) - 2, 3))
+        attacks: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], tuple[float, ...]]]
+        attacks = [
+            ("baseline", lambda s: {}, (0.0,)),
+            ("parameters", attack_parameters, (1.0,)),
+            ("connection_flood", attack_connection_flood(args.flood, args.hold), flood_calls),
+            ("slow_loris", attack_slow_loris(), (1.0, 12.0)),
+            ("key_flood", attack_key_flood, (1.0,)),
+            ("log_injection", attack_log_injection, (1.0,)),
+            ("big_bodies", attack_big_bodies, (1.0,)),
+            ("nested_replayed", attack_nested_and_replayed, (1.0,)),
+        ]
+        for name, attack, legit_at in attacks:
+            if not args.only or name in args.only:
+                results.append(measure(srv, name, attack, legit_at))
     report = {"bench": "hostile", "machine_before": before, "machine_after": machine(),
-              "limits": limits, "flood": args.flood, "hold_s": args.hold, "results": results}
+              "limits": "defaults (docs/operations.md)", "flood": args.flood,
+              "hold_s": args.hold, "results": results}
+    if args.only:
+        return
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -19,7 +19,6 @@ from voicebot.audio.frame import AudioFrame
 from voicebot.call.cluster import ClusterRegistry
 from voicebot.call.flow_catalog import FlowCatalog
 from voicebot.call.outbox import Outbox
-from voicebot.call.recording import sweep_forever
 from voicebot.call.registry import CallRegistry
 from voicebot.call.services import Services
 from voicebot.call.session import CallSession
@@ -33,6 +32,7 @@ from voicebot.telephony.protocols import PROTOCOLS, MediaParams, make_protocol
 from voicebot.telephony.rates import UnsupportedMedia
 from voicebot.telephony.ringover_api import RingoverClient
 from voicebot.web.calls_routes import make_calls_router
+from voicebot.web.console_background import console_background
 from voicebot.web.console_routes import console_router
 from voicebot.web.debug_routes import make_debug_router
 from voicebot.web.health_routes import make_health_router
@@ -49,7 +49,7 @@ CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction", "
 def create_app(config: Config, services: Services | None = None) -> FastAPI:
     services = services or Services.build(config)
     _open_records(services)
-    services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
+    flows = services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
     app = FastAPI(title="voicebot")
     webhooks = make_webhook_router(
         services.calls, services.store, config.webhooks.key,
@@ -60,15 +60,11 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         await services.calls.start()  # in a cluster: join the directory before any call
         await services.load()
+        # The flows a call may name (flow=...), loaded now rather than on a caller's time.
+        await asyncio.to_thread(flows.names)
         log.info("voicebot ready: flow %s", config.flow)
-        sweeper = None
-        if config.recording.enabled:
-            sweeper = asyncio.create_task(sweep_forever(
-                config.resolve(config.recording.path), config.recording.retention_days),
-                name="recording-sweeper")
-        yield
-        if sweeper is not None:
-            sweeper.cancel()
+        async with console_background(services):  # recordings' retention, live relay
+            yield
         await webhooks.processor.aclose()
         await services.calls.aclose()
         await services.store.aclose()
@@ -399,12 +395,20 @@ def _open_records(services: Services) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
     # Every record write also goes to the live feed (the console's live view).
     # Resilient: a write that fails is kept in memory and retried (store/resilient.py).
-    store = ResilientStore(open_store(target), services.metrics)
+    records = open_store(target)
+    store = ResilientStore(records, services.metrics)
     services.store = FeedingStore(store, services.feed)
     cluster = cfg.cluster
-    services.calls = CallRegistry(services.store) if cluster.redis_url is None else ClusterRegistry(
-        services.store, cluster.redis_url, worker_id=cluster.worker_id,
-        key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
-        worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s, metrics=services.metrics)
+    if cluster.redis_url is None:
+        services.calls = CallRegistry(services.store)
+    else:
+        services.calls = ClusterRegistry(
+            services.store, cluster.redis_url, worker_id=cluster.worker_id,
+            key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
+            worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s,
+            metrics=services.metrics)
+        # Deliveries this worker acknowledges carry its name, for the others to finish
+        # (set on the records themselves: the wrappers forward reads, not settings).
+        records.worker = services.calls.worker
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)

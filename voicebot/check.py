@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from voicebot.config import Config, ConfigError, load_config
-from voicebot.flow.loader import validate_paths
+from voicebot.flow.loader import load_flow, validate_paths
 from voicebot.plugins.registry import KINDS, PluginConfigError, PluginRegistry
 
 
@@ -28,8 +28,8 @@ def check_main(config_path: str, *, load: bool = True, out: TextIO = sys.stdout,
     except ConfigError as exc:
         print(exc, file=err)
         return 1
-    problems = _check_flow(config, out, err)
-    problems += _check_plugins(config, load, out, err)
+    problems, language = _check_flow(config, out, err)
+    problems += _check_plugins(config, language, load, out, err)
     if problems:
         print(f"{path}: {problems} problem(s)", file=err)
         return 1
@@ -37,17 +37,20 @@ def check_main(config_path: str, *, load: bool = True, out: TextIO = sys.stdout,
     return 0
 
 
-def _check_flow(config: Config, out: TextIO, err: TextIO) -> int:
+def _check_flow(config: Config, out: TextIO, err: TextIO) -> tuple[int, str | None]:
+    """Problems found, and the flow's language (None when the flow does not load)."""
     flow = config.resolve(config.flow)
     errors, warnings = validate_paths([flow])
     for problem in [*errors, *warnings]:
         print(problem, file=err if problem in errors else out)
-    if not errors:
-        print(f"  flow {config.flow}: ok ({len(warnings)} warning(s))", file=out)
-    return len(errors)
+    if errors:
+        return len(errors), None
+    print(f"  flow {config.flow}: ok ({len(warnings)} warning(s))", file=out)
+    return 0, load_flow(flow).language
 
 
-def _check_plugins(config: Config, load: bool, out: TextIO, err: TextIO) -> int:
+def _check_plugins(config: Config, language: str | None, load: bool, out: TextIO,
+                   err: TextIO) -> int:
     try:
         registry = PluginRegistry(config.plugins, root=config.base_dir)
     except PluginConfigError as exc:
@@ -57,7 +60,7 @@ def _check_plugins(config: Config, load: bool, out: TextIO, err: TextIO) -> int:
     for kind in KINDS:
         spec = getattr(config, kind)
         try:
-            plugin: Any = registry.create(kind, spec.use, spec.options)
+            plugin: Any = registry.create(kind, spec.use, spec.options, language)
             if load:
                 plugin.load()
         except PluginConfigError as exc:

@@ -90,6 +90,12 @@ class ListenConfig(_Section):
         "VAD says (trims its ~100 ms hangover); null disables.",
     )
     speculative_after_ms: int = Field(default=200, ge=20)
+    join_window_ms: int = Field(
+        default=1000, ge=0,
+        description="Speech starting this soon after a turn's last speech continues that "
+        "turn: its reply is withdrawn and the joined audio answered once (a caller who "
+        "paused in mid-sentence); 0 disables.",
+    )
     stt_timeout_s: float = Field(default=10.0, gt=0, description="A turn's STT gives up after.")
     tts_timeout_s: float = Field(
         default=10.0, gt=0, description="Synthesis of one sentence gives up after this."

@@ -47,14 +47,18 @@ def configured_nlu(config: Config, name: str | None = None) -> NLU:
 
 
 def as_function(plugin: NLU) -> NLUFunction:
-    """The plugin's `parse` as a plain call; an async one runs to completion each time."""
+    """The plugin's `parse` as a plain call. An async one runs to completion each time, on
+    one event loop kept for the session (its HTTP client's connections belong to it)."""
     parse: Any = plugin.parse
-    if inspect.iscoroutinefunction(parse):
-        def run(text: str, expectation: Expectation) -> NLUResult:
-            result: NLUResult = asyncio.run(parse(text, expectation))
-            return result
-        return run
-    return plugin.parse
+    if not inspect.iscoroutinefunction(parse):
+        return plugin.parse
+    loop = asyncio.new_event_loop()
+
+    def run(text: str, expectation: Expectation) -> NLUResult:
+        result: NLUResult = loop.run_until_complete(parse(text, expectation))
+        return result
+
+    return run
 
 
 def _with_nlu(args: argparse.Namespace) -> tuple[Config, NLUFunction] | int:

@@ -51,6 +51,9 @@ class SlotSpec:
 class Expectation:
     intents: list[IntentSpec] = field(default_factory=list)
     slot: SlotSpec | None = None
+    # The flow's language (a Whisper code: "en", "fr", ...): which words mean yes, which
+    # numbers are said how. Plugins that know one language may ignore it.
+    language: str = "en"
 
     def hint_words(self) -> list[str]:
         """Words worth biasing a recogniser towards in this state."""

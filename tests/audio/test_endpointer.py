@@ -83,3 +83,51 @@ def test_max_utterance_forces_an_end():
     ends = [e for _, e in events if isinstance(e, SpeechEnded)]
     assert len(ends) == 1 and ends[0].forced
     assert ends[0].audio.size == 50 * FRAME_SAMPLES
+
+
+def test_speech_within_the_join_window_continues_the_turn():
+    # "In the" (10 frames), a 500 ms pause (the hangover of 400 ms ends the turn), then
+    # "afternoon" (10 frames): the second part starts a turn that joins the first.
+    pattern = "s" * 10 + "." * 25 + "s" * 10 + "." * 25
+    events = run(pattern, min_speech_ms=100, hangover_ms=400, preroll_ms=0,
+                 speculative_after_ms=None, join_window_ms=900)
+    kinds = [(i, type(e)) for i, e in events]
+    assert kinds == [(4, SpeechStarted), (29, SpeechEnded), (39, SpeechStarted), (64, SpeechEnded)]
+    first, resumed, joined = events[1][1], events[2][1], events[3][1]
+    assert not first.joined and resumed.joins and joined.joined
+    assert resumed.onset == 0.0  # the turn started with the first part
+    assert joined.speech_ms == 400
+    # One utterance: both parts and the pause between them, frame for frame.
+    assert [int(v) for v in joined.audio[::FRAME_SAMPLES]] == list(range(45))
+
+
+def test_speech_after_the_join_window_is_a_new_turn():
+    # A 1 s pause against a 900 ms window: a new turn, its audio its own (and pre-roll).
+    pattern = "s" * 10 + "." * 50 + "s" * 10 + "." * 25
+    events = run(pattern, min_speech_ms=100, hangover_ms=400, preroll_ms=100,
+                 speculative_after_ms=None, join_window_ms=900)
+    started, ended = events[2][1], events[3][1]
+    assert not started.joins and not ended.joined and started.onset == 60 * 0.02
+    assert [int(v) for v in ended.audio[::FRAME_SAMPLES]] == list(range(55, 70))
+
+
+def test_a_closed_join_makes_the_next_speech_a_new_turn():
+    ep = Endpointer(min_speech_ms=100, hangover_ms=400, preroll_ms=0,
+                    speculative_after_ms=None, join_window_ms=900)
+    pattern = "s" * 10 + "." * 25 + "s" * 10 + "." * 25
+    events = []
+    for i, ch in enumerate(pattern):
+        pcm = np.full(FRAME_SAMPLES, i, np.int16)
+        events += ep.push(AudioFrame(pcm, i * 0.02), ch == "s")
+        if i == 30:
+            ep.close_join()  # the bot acted on the first turn (say, a transfer)
+    assert not events[2].joins and not events[3].joined
+    assert events[3].audio.size == 10 * FRAME_SAMPLES
+
+
+def test_no_join_window_no_join():
+    pattern = "s" * 10 + "." * 25 + "s" * 10 + "." * 25
+    events = run(pattern, min_speech_ms=100, hangover_ms=400, preroll_ms=0,
+                 speculative_after_ms=None)
+    assert not any(getattr(e, "joins", False) or getattr(e, "joined", False)
+                   for _, e in events)

@@ -135,3 +135,26 @@ def test_sweep_deletes_recordings_older_than_retention(tmp_path: Path) -> None:
     assert sweep(tmp_path, 7, now=now) == 1
     assert not old.exists() and new.exists() and other.exists()
     assert sweep(tmp_path / "missing", 7) == 0
+
+
+def test_after_close_the_recording_ignores_late_audio(tmp_path: Path) -> None:
+    clock = Clock()
+    rec = CallRecording(tmp_path / "e.wav", clock=clock)
+    feed_caller(rec, clock, tone(300, 1.0, PIPELINE_RATE))
+    rec.close()
+    size = (tmp_path / "e.wav").stat().st_size
+    feed_caller(rec, clock, tone(300, 2.0, PIPELINE_RATE), start_s=1.0)  # a late frame
+    rec.bot(tone(1000, 0.5, 8000), 8000, clock.now)
+    rec.cut()
+    rec.close()
+    assert (tmp_path / "e.wav").stat().st_size == size
+
+
+def test_a_file_that_cannot_be_written_costs_the_recording_not_the_call(tmp_path: Path) -> None:
+    clock = Clock()
+    rec = CallRecording(tmp_path / "f.wav", clock=clock)
+    rec.wav._file.close()  # as if the disk went away: every write now fails
+    rec.wav._file = open(os.devnull, "rb")  # a handle that refuses writes
+    feed_caller(rec, clock, tone(300, 2.0, PIPELINE_RATE))  # must not raise
+    assert rec.failed
+    rec.close()

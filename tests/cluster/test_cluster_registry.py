@@ -117,6 +117,8 @@ def test_a_silent_worker_has_only_its_calls_closed_as_failed(shared) -> None:
                 b.attach(call_id, Sink(call_id))
                 await a.store.open_call(call_id, {})  # type: ignore[union-attr]
             # B stops as a SIGKILL stops it: no goodbye, its heartbeat just ends.
+            b._stop_beating.set()
+            await asyncio.to_thread(b._beating.join)  # type: ignore[union-attr]
             for task in b._tasks:
                 task.cancel()
             await asyncio.gather(*b._tasks, return_exceptions=True)
@@ -138,19 +140,82 @@ def test_a_silent_worker_has_only_its_calls_closed_as_failed(shared) -> None:
     assert left == 0
 
 
-def test_a_worker_presumed_dead_reclaims_its_calls(shared) -> None:
-    async def run() -> str | None:
+def test_a_worker_presumed_dead_reclaims_its_calls_and_reopens_their_records(shared) -> None:
+    async def run() -> tuple[str | None, dict, int]:
         async with worker(shared, "a") as a:
             await a.claim("c4")
             a.attach("c4", Sink("c4"))
-            # As if A's loop had stalled past its TTL and a survivor swept it.
+            # As if A had been unreachable past its TTL and a survivor had swept it.
             await a.directory.redis.delete(a.directory.key("alive", "a"))
             await a.directory.forget_worker("a")
+            await a.store.close_call("c4", WORKER_LOST)  # type: ignore[union-attr]
             assert await a.directory.owner("c4") is None
-            await a._beat()
-            return await a.directory.owner("c4")
+            await asyncio.to_thread(a._beat)  # the next heartbeat finds its key gone
 
-    assert asyncio.run(run()) == "a"
+            async def back() -> bool:
+                rec = await a.store.aget_call("c4")  # type: ignore[union-attr]
+                return rec["closed_at"] is None and await a.directory.owner("c4") == "a"
+
+            await eventually(back)
+            return (await a.directory.owner("c4"), await a.store.aget_call("c4"),  # type: ignore[union-attr]
+                    a.presumed_dead)
+
+    owner, record, presumed = asyncio.run(run())
+    assert owner == "a" and presumed == 1
+    assert record["close_reason"] is None
+    assert [e["kind"] for e in record["events"]] == ["reopened"]
+
+
+def test_a_busy_event_loop_does_not_make_a_live_worker_look_dead(shared) -> None:
+    """The heartbeat has its own thread: a loop blocked for longer than the TTL (1 s
+    here) does not get this worker's calls swept by the other."""
+
+    async def run() -> dict | None:
+        async with worker(shared, "a") as a, worker(shared, "b") as b:
+            await b.claim("c5")
+            b.attach("c5", Sink("c5"))
+            await a.store.open_call("c5", {})  # type: ignore[union-attr]
+            # Blocks the loop both share, as a CPU-starved worker's would be blocked.
+            time.sleep(2.5)  # noqa: ASYNC251
+            await asyncio.sleep(1.0)  # A's sweeper gets its turn
+            return await a.store.aget_call("c5")  # type: ignore[union-attr]
+
+    assert asyncio.run(run())["closed_at"] is None
+
+
+def test_a_delivery_acknowledged_by_a_dying_worker_is_applied_by_the_other(shared) -> None:
+    """B stored a webhook and said 2xx, then died before applying it: A's sweep applies
+    it, so the call live on A still gets it, once."""
+    body = {"resource": "call", "event": "answered", "timestamp": 1.0, "attempt": 1,
+            "data": {"call_id": "c6", "status": "answered"}}
+
+    async def run() -> tuple[Sink, dict, list]:
+        async with worker(shared, "a") as a:
+            sink = Sink("c6")
+            await a.claim("c6")
+            a.attach("c6", sink)
+            store_b = CallStore(shared[0])
+            store_b.worker = "b"
+            b = ClusterRegistry(store_b, REDIS_URL, worker_id="b", key_prefix=shared[1],
+                                heartbeat_s=0.2, worker_ttl_s=1.0, sweep_s=0.2)
+            await b.start()
+            assert await store_b.record_webhook("k6", resource="call", event="answered",
+                                                call_id="c6", attempt=1, known=True, body=body)
+            b._stop_beating.set()  # B dies before its processor gets to the webhook
+            await asyncio.to_thread(b._beating.join)  # type: ignore[union-attr]
+            for task in b._tasks:
+                task.cancel()
+            await b._client.aclose()
+            await store_b.aclose()
+            await eventually(lambda: _true(sink.got == ["answered"]))
+            await asyncio.sleep(0.5)  # a second sweep must not apply it again
+            return (sink, await a.store.aget_call("c6"),  # type: ignore[union-attr]
+                    await a.store.unapplied_webhooks("b"))  # type: ignore[union-attr]
+
+    sink, record, left = asyncio.run(run())
+    assert sink.got == ["answered"]
+    assert [e["kind"] for e in record["events"]].count("webhook:answered") == 1
+    assert left == []
 
 
 async def _true(value: bool) -> bool:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
-from tests.webhooks.webhook_helpers import KEY, call_event, sign
+from tests.webhooks.webhook_helpers import KEY, call_event, post_signed
 from voicebot.simulator import Silence, Speech, WaitFor, WaitQuiet, simulate
 from voicebot.store.records import CallStore
 from voicebot.testing.callers import piper_8k
@@ -35,17 +36,6 @@ def cluster() -> Iterator[dict[str, Any]]:
 
         with worker("a") as a, worker("b") as b:
             yield {"a": a, "b": b, "pg": pg}
-
-
-def post_webhook(http: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        http + "/webhooks/ringover", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json",
-                 "X-Ringover-Webhook-Signature": sign(body)},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read())
 
 
 def record(pg: str, call_id: str, until: Any = None, within_s: float = 15.0) -> dict:
@@ -78,7 +68,7 @@ def test_hangup_sent_to_worker_a_ends_the_call_live_on_worker_b(cluster) -> None
             start_message={"event": "start", "call_id": call_id}))
         await asyncio.sleep(2.0)
         sent_at = time.monotonic()
-        answer = await asyncio.to_thread(post_webhook, cluster["a"]["http"], hangup)
+        answer = await asyncio.to_thread(post_signed, cluster["a"]["http"], hangup)
         return await task, sent_at, answer
 
     result, sent_at, (status, body) = asyncio.run(call_and_hang_up())
@@ -91,16 +81,22 @@ def test_hangup_sent_to_worker_a_ends_the_call_live_on_worker_b(cluster) -> None
     assert kinds.count("webhook:hangup") == 1 and "media_stop" in kinds, kinds
     # Ringover retries the same delivery, this time to worker B: applied once, not twice.
     retry = dict(hangup, attempt=2)
-    assert post_webhook(cluster["b"]["http"], retry) == (200, {"status": "duplicate"})
+    assert post_signed(cluster["b"]["http"], retry) == (200, {"status": "duplicate"})
     rec = record(cluster["pg"], call_id)
     assert [e["kind"] for e in rec["events"]].count("webhook:hangup") == 1
     assert rec["webhook_retries"] == 1
+    # The delivery names the worker that acknowledged it and is marked applied: what a
+    # survivor would otherwise finish for it (tests/cluster).
+    with psycopg.connect(cluster["pg"]) as conn:
+        rows = conn.execute("SELECT worker, applied_at IS NOT NULL FROM webhook_deliveries "
+                            "WHERE call_id = %s", (call_id,)).fetchall()
+    assert rows == [("a", True)]
 
 
 def test_call_data_from_a_webhook_at_worker_a_reaches_the_flow_on_worker_b(cluster) -> None:
     call_id = "cluster-before-media"
     ringing = call_event("ringing", call_id=call_id, from_number="+33611223344")
-    assert post_webhook(cluster["a"]["http"], ringing)[0] == 202
+    assert post_signed(cluster["a"]["http"], ringing)[0] == 202
     script = [WaitQuiet(0.6), Speech(piper_8k("I would like to speak to an agent")),
               Silence(2.0)]
     result = asyncio.run(simulate(cluster["b"]["url"], script, timeout=40,

@@ -4,15 +4,13 @@ real server: call data reaches the flow, and a hangup ends the call and its reco
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.webhooks.webhook_helpers import KEY, call_event, sign
+from tests.webhooks.webhook_helpers import KEY, call_event, post_signed
 from voicebot.simulator import Silence, Speech, WaitFor, WaitQuiet, simulate
 from voicebot.testing.callers import piper_8k
 from voicebot.testing.server import running_server
@@ -29,14 +27,7 @@ def server():
 
 
 def post_webhook(http: str, body: dict) -> int:
-    request = urllib.request.Request(
-        http + "/webhooks/ringover", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json",
-                 "X-Ringover-Webhook-Signature": sign(body)},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return response.status
+    return post_signed(http, body, timeout=5)[0]
 
 
 def test_webhook_before_media_gives_the_flow_its_call_data(server):

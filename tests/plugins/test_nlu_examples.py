@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voicebot.flow import engine as flow_mod
+from voicebot.flow.loader import load_flow
 from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
 from voicebot.plugins.nlu_examples import ExamplesNLU
 
@@ -127,13 +129,7 @@ def test_an_intent_example_beats_a_near_miss_choice(nlu: ExamplesNLU) -> None:
 
 
 def test_flows_expectations_through_the_engine(nlu: ExamplesNLU) -> None:
-    flow_mod = pytest.importorskip("voicebot.flow.engine")
-    from voicebot.flow.loader import load_flow
-
-    path = ROOT / "flows" / "support_router.yaml"
-    if not path.exists():
-        pytest.skip("flows/support_router.yaml is not there")
-    engine = flow_mod.FlowEngine(load_flow(path))
+    engine = flow_mod.FlowEngine(load_flow(ROOT / "flows" / "support_router.yaml"))
     greeting = engine.expectation(flow_mod.CallState(state="greeting"))
     assert nlu.parse(" Can I talk to a human?", greeting).intent == "agent"
     billing = engine.expectation(flow_mod.CallState(state="billing"))

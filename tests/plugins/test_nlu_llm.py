@@ -146,3 +146,15 @@ def test_unreachable_endpoint_with_the_default_fallback_still_understands() -> N
 
 def test_conformance(server: StubLLMServer) -> None:
     check_nlu(nlu(server))
+
+
+def test_chat_and_test_call_the_async_plugin_turn_after_turn(
+    server: StubLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `voicebot chat`/`test` call parse as a plain function, on one loop for the session.
+    from voicebot.flow_cli import as_function
+
+    monkeypatch.setenv("STUB_KEY", "sk-test")
+    parse = as_function(nlu(server))
+    said = ["My invoice is wrong.", "a real person please", "my bill again"]
+    assert [parse(text, STATE).intent for text in said] == ["billing", "agent", "billing"]

@@ -5,12 +5,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.store.conftest import Backend
 from voicebot.store.records import CallStore
 from voicebot.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaError, migrate
 from voicebot.store.turn import TurnRecord
+from voicebot.testing.datastores import PG_BASE, postgres_schema
 
 
 class Clock:
@@ -239,7 +241,7 @@ def test_two_workers_sharing_one_store_apply_each_delivery_once(backend: Backend
 
 
 def test_every_field_of_a_turn_is_stored(backend: Backend) -> None:
-    # dtmf, no_input, speech_ms and entities were dropped before schema version 3.
+    # dtmf, no_input, speech_ms and entities were dropped before schema version 4.
     async def run(store: CallStore) -> dict:
         await store.add_turn("t", TurnRecord(transcript="two large pizzas", speech_ms=1380,
                                              intent="order", confidence=0.8,
@@ -257,10 +259,10 @@ def test_every_field_of_a_turn_is_stored(backend: Backend) -> None:
     assert silence["no_input"] is True and silence["entities"] == {}
 
 
-def test_a_version_2_database_gains_the_turn_columns(tmp_path: Path) -> None:
+def test_an_older_database_gains_the_turn_columns(tmp_path: Path) -> None:
     path = tmp_path / "v2.sqlite3"
     conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, target=2)
+    migrate(conn, target=3)
     conn.execute("INSERT INTO calls (call_id, opened_at) VALUES ('old', 1)")
     conn.execute("INSERT INTO turns (call_id, idx, at, transcript) VALUES ('old', 1, 1, 'hi')")
     conn.close()
@@ -269,3 +271,52 @@ def test_a_version_2_database_gains_the_turn_columns(tmp_path: Path) -> None:
     store.close()
     assert turn["transcript"] == "hi" and turn["dtmf"] is None and turn["no_input"] is False
     assert turn["entities"] == {}
+
+def test_a_lost_postgresql_connection_is_replaced_and_nothing_is_lost() -> None:
+    """The server ends the store's session (as a restart or a dropped network would)
+    between writes: the next write reconnects and runs; reads work again too. (SQLite
+    has no connection to lose: this one is PostgreSQL's alone.)"""
+
+    def kill_session(store: CallStore) -> None:
+        pid = store._conn.raw.info.backend_pid  # type: ignore[attr-defined]
+        with psycopg.connect(PG_BASE, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    async def run(store: CallStore) -> dict:
+        await store.add_event("c", "before", {})
+        kill_session(store)
+        await asyncio.gather(*(store.add_event("c", f"after{i}", {}) for i in range(5)))
+        kill_session(store)
+        return await store.aget_call("c")
+
+    with postgres_schema() as url:
+        store = CallStore(url)
+        record = asyncio.run(run(store))
+        store.close()
+    assert [e["kind"] for e in record["events"]] == ["before"] + [f"after{i}" for i in range(5)]
+
+
+def test_deliveries_carry_their_worker_until_applied(backend: Backend) -> None:
+    async def run() -> tuple[list, list, list, list, list]:
+        store = CallStore(backend.url)
+        store.worker = "w1"
+        for key in ("k1", "k2"):
+            await store.record_webhook(key, resource="call", event="ringing", call_id="c",
+                                       attempt=1, known=True, body={"key": key})
+        await store.record_webhook("k3", resource="call", event="x", call_id=None,
+                                   attempt=1, known=False, body={})
+        before = await store.unapplied_webhooks("w1")
+        await store.mark_applied("k1")
+        after = await store.unapplied_webhooks("w1")
+        other = await store.unapplied_webhooks("w2")
+        store.worker = "w2"  # w1 died: w2 takes k2 over, once
+        adopted = [await store.adopt_webhook("k2", "w1"), await store.adopt_webhook("k2", "w1")]
+        moved = await store.unapplied_webhooks("w2")
+        await store.aclose()
+        return before, after, other, adopted, moved
+
+    before, after, other, adopted, moved = asyncio.run(run())
+    assert adopted == [True, False] and moved == [("k2", {"key": "k2"})]
+    # A delivery with no call (k3) has nothing to apply to; others wait until applied.
+    assert before == [("k1", {"key": "k1"}), ("k2", {"key": "k2"})]
+    assert after == [("k2", {"key": "k2"})] and other == []

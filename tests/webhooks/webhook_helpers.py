@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from typing import Any
 
 import jwt
@@ -47,3 +49,15 @@ def call_event(event: str, call_id: str = "9058220947198958001", **data: Any) ->
             **data,
         },
     }
+
+
+def post_signed(http: str, body: dict[str, Any], timeout: float = 10) -> tuple[int, Any]:
+    """POST a signed webhook to a running server: (status, decoded JSON answer)."""
+    request = urllib.request.Request(
+        http + "/webhooks/ringover", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json",
+                 "X-Ringover-Webhook-Signature": sign(body)},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, json.loads(response.read() or b"null")

@@ -18,6 +18,9 @@ from voicebot.audio.frame import FRAME_MS, AudioFrame
 @dataclass(frozen=True, slots=True)
 class SpeechStarted:
     onset: float  # media time of the first speech frame
+    # The caller went on within the join window after a turn ended: this speech continues
+    # that turn (its audio is prefixed), so the turn taken for the first part is void.
+    joins: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +43,20 @@ class SpeechEnded:
     last_speech: float  # media time just after the last speech frame
     speech_ms: int  # frames classified as speech, in ms (to tell an "mhm" from a sentence)
     forced: bool = False  # cut at max_utterance_s rather than by silence
+    joined: bool = False  # continues a turn that ended within the join window
 
 
 EndpointEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechEnded
+
+
+@dataclass(slots=True)
+class _Ended:
+    """The last turn, kept while a continuation could still join it."""
+
+    frames: list[np.ndarray]  # all its frames, trailing silence included
+    onset: float
+    last_speech: float
+    speech_frames: int
 
 
 class _State(Enum):
@@ -61,6 +75,7 @@ class Endpointer:
         max_utterance_s: float = 15.0,
         speculative_after_ms: int | None = 150,
         onset_gap_frames: int = 1,
+        join_window_ms: int | None = None,
     ) -> None:
         self.min_speech_frames = max(1, min_speech_ms // FRAME_MS)
         self.hangover_frames = max(1, hangover_ms // FRAME_MS)
@@ -71,6 +86,9 @@ class Endpointer:
         )
         # Non-speech frames tolerated inside an onset (VADs flicker on plosives).
         self.onset_gap_frames = onset_gap_frames
+        # Speech starting this soon after the last turn's last speech continues that turn
+        # (a caller who paused longer than the hangover); see docs/turn-taking.md.
+        self.join_window_s = (join_window_ms or 0) / 1000
         self._preroll: deque[np.ndarray] = deque(maxlen=max(1, self.preroll_frames))
         self.reset()
 
@@ -85,6 +103,14 @@ class Endpointer:
         self._speech_frames = 0
         self._last_speech = 0.0
         self._paused = False
+        self._ended: _Ended | None = None
+        self._since_end: list[np.ndarray] = []  # frames since the last turn ended
+        self._joining = False
+
+    def close_join(self) -> None:
+        """The last turn is final (the bot acted on it): later speech is a new turn."""
+        self._ended = None
+        self._since_end = []
 
     @property
     def in_speech(self) -> bool:
@@ -98,6 +124,13 @@ class Endpointer:
         return self._speech_frames * FRAME_MS
 
     def push(self, frame: AudioFrame, is_speech: bool) -> list[EndpointEvent]:
+        if self._ended is not None and self._state is not _State.SPEECH:
+            if frame.time - self._ended.last_speech > self.join_window_s and (
+                self._state is _State.IDLE
+            ):
+                self.close_join()
+            else:
+                self._since_end.append(frame.pcm)
         if self._state is _State.IDLE:
             return self._idle(frame, is_speech)
         if self._state is _State.ONSET:
@@ -139,7 +172,17 @@ class Endpointer:
             self._state = _State.SPEECH
             self._silence = 0
             self._paused = False
-            return [SpeechStarted(self._onset)]
+            ended = self._ended
+            self._joining = (
+                ended is not None and self._onset - ended.last_speech <= self.join_window_s
+            )
+            if ended is not None and self._joining:
+                # One utterance: the first part, the pause as it was, and this speech.
+                self._frames = ended.frames + self._since_end
+                self._speech_frames += ended.speech_frames
+                self._onset = ended.onset
+            self.close_join()
+            return [SpeechStarted(self._onset, joins=self._joining)]
         return []
 
     def _speech(self, frame: AudioFrame, is_speech: bool) -> list[EndpointEvent]:
@@ -176,7 +219,13 @@ class Endpointer:
             last_speech=self._last_speech,
             speech_ms=self._speech_frames * FRAME_MS,
             forced=forced,
+            joined=self._joining,
         )
+        if self.join_window_s > 0 and not forced:
+            self._ended = _Ended(self._frames, self._onset, self._last_speech,
+                                 self._speech_frames)
+            self._since_end = []
+        self._joining = False
         self._state = _State.IDLE
         self._frames = []
         self._speech_frames = 0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voicebot.audio.endpointer import SpeechEnded
+from voicebot.call.joining import OpenTurn
 from voicebot.types import Transcript
 
 
@@ -17,6 +18,7 @@ class HeardUtterance:
     utterance: SpeechEnded
     stt: asyncio.Future[Transcript]  # running (or speculated) transcription
     speech_end: float  # clock time of the caller's last sample: replies are timed from it
+    open_turn: OpenTurn  # void if the caller's continuation joined it (joining.py)
 
 
 @dataclass(frozen=True, slots=True)

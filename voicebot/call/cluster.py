@@ -11,6 +11,14 @@ Workers heartbeat; one that stops (SIGKILL, a lost host) expires after `worker_t
 and the first survivor to sweep closes its calls' records as failed
 (`failed:worker_lost`), so within worker_ttl_s + sweep_s no record stays open for a call
 that nobody runs. Only the dead worker's calls are touched.
+
+The heartbeat runs on a thread of its own, the one thread here beside the event loop:
+on a loaded machine an event loop can lag by seconds while its calls still run, and a
+heartbeat on it made live workers look dead (measured: bench/cluster.py swept the calls
+of two live workers at a load average of 12 on 2 cores). A process that is alive but
+hung keeps heartbeating; the liveness probe (/livez, on the event loop) is what restarts
+it. Should a worker still be given up for dead while alive (Redis unreachable longer
+than the TTL), it claims its calls again and reopens their records when it is back.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -31,6 +40,7 @@ from redis.exceptions import RedisError
 from voicebot.call.directory import Directory, decode
 from voicebot.call.registry import CallRegistry
 from voicebot.store.records import CallStore
+from voicebot.telephony.webhooks import WebhookFormatError, parse_webhook
 
 log = logging.getLogger(__name__)
 
@@ -80,28 +90,44 @@ class ClusterRegistry(CallRegistry):
         self._client = aioredis.Redis.from_url(redis_url, socket_timeout=max(2.0, heartbeat_s * 2),
                                                socket_connect_timeout=5.0)
         self.directory = Directory(self._client, self.worker, key_prefix)
+        self._beat_client = redis.Redis.from_url(redis_url, socket_timeout=worker_ttl_s,
+                                                 socket_connect_timeout=worker_ttl_s)
+        self._beating: threading.Thread | None = None
+        self._stop_beating = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._last_beat = -float("inf")
+        self._joined = False  # the first beat of a new worker finds no key
         self.routed_away = 0  # webhooks handed to another worker
         self.received = 0  # webhooks other workers handed to us
         self.reaped_calls = 0  # dead workers' calls whose records we closed
+        self.presumed_dead = 0  # times this worker found it had been given up for dead
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         try:
-            await self._beat()
+            self._beat()  # before the first call: blocking here costs nobody
         except (RedisError, OSError) as exc:
             raise ConnectionError(f"cannot reach Redis at {self.redis_url}: {exc}") from exc
         log.info("worker %s joined the call directory", self.worker)
+        self._stop_beating.clear()
+        self._beating = threading.Thread(target=self._beat_forever, daemon=True,
+                                         name=f"cluster-heartbeat-{self.worker}")
+        self._beating.start()
         self._tasks = [
-            self._spawn(self._every(self.heartbeat_s, self._beat), "cluster-heartbeat"),
             self._spawn(self._read_inbox(), "cluster-inbox"),
             self._spawn(self._every(self.sweep_s, self.sweep), "cluster-sweep"),
         ]
 
     async def aclose(self) -> None:
+        self._stop_beating.set()
+        if self._beating is not None:
+            await asyncio.to_thread(self._beating.join)
+            self._beating = None
+        self._beat_client.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._background, return_exceptions=True)
@@ -133,15 +159,38 @@ class ClusterRegistry(CallRegistry):
             except Exception:
                 log.exception("call directory: %s failed", job.__name__)
 
-    async def _beat(self) -> None:
-        known = await self.directory.heartbeat(self.worker_ttl_s)
+    def _beat_forever(self) -> None:
+        while not self._stop_beating.wait(self.heartbeat_s):
+            try:
+                self._beat()
+            except (RedisError, OSError) as exc:
+                log.warning("call directory: heartbeat failed: %r", exc)
+            except Exception:
+                log.exception("call directory: heartbeat failed")
+
+    def _beat(self) -> None:
+        """One heartbeat (on the heartbeat thread, or at start)."""
+        known = self.directory.heartbeat(self._beat_client, self.worker_ttl_s)
         self._last_beat = time.monotonic()
-        if not known and self._sessions:
-            # We were silent long enough to be given up for dead (a stalled loop, Redis
-            # unreachable): our calls are still here, so say so again.
-            log.warning("worker %s was presumed dead; reclaiming %d calls", self.worker,
-                        len(self._sessions))
-            await self.directory.reclaim(list(self._sessions))
+        if not known and self._loop is not None and self._joined:
+            # We were silent long enough to be given up for dead: our calls are still
+            # here, so say so again, on the event loop that owns them.
+            asyncio.run_coroutine_threadsafe(self._come_back(), self._loop)
+        self._joined = True
+
+    async def _come_back(self) -> None:
+        self.presumed_dead += 1
+        self._count("voicebot_cluster_presumed_dead_total")
+        calls = list(self._sessions)
+        log.warning("worker %s was presumed dead; reclaiming %d calls", self.worker, len(calls))
+        try:
+            await self.directory.reclaim(calls)
+        except (RedisError, OSError) as exc:
+            log.error("could not reclaim calls after being presumed dead: %r", exc)
+        if self.store is not None:
+            # A survivor closed these records as failed; the calls went on here.
+            for call_id in calls:
+                await self.store.reopen_call(call_id, WORKER_LOST, {"worker": self.worker})
 
     # -- the media side --------------------------------------------------------------
 
@@ -249,12 +298,40 @@ class ClusterRegistry(CallRegistry):
                                                        {"worker": worker}))
                     writes.append(self.store.close_call(call_id, WORKER_LOST))
                 await asyncio.gather(*writes)  # a failure leaves the lock to expire: retried
+            await self._reapply(worker)
             await self.directory.forget_worker(worker)
             closed += len(calls)
         self.reaped_calls += closed
         if closed:
             self._count("voicebot_cluster_calls_reaped_total", closed)
         return closed
+
+    async def _reapply(self, worker: str) -> int:
+        """Apply what the dead worker acknowledged and never applied: its 2xx promised it.
+        Each is recorded and routed here as if just received (the others' live calls get
+        their webhooks); the delivery key keeps it from counting twice."""
+        if self.store is None:
+            return 0
+        pending = await self.store.unapplied_webhooks(worker)
+        adopted = 0
+        for key, body in pending:
+            # Ours now (should we die too, our sweeper finishes it); another survivor
+            # whose sweep overlapped ours may have taken it first.
+            if not await self.store.adopt_webhook(key, worker):
+                continue
+            adopted += 1
+            try:
+                event = parse_webhook(body)
+            except WebhookFormatError:  # it was parsed before it was stored: cannot happen
+                log.error("stored webhook %s no longer parses; leaving it", key)
+                continue
+            if event.call_id is not None:
+                await self.on_webhook(event.name, event.call_id, event.data, key=key)
+        if adopted:
+            log.warning("applied %d webhooks that worker %s acknowledged and never applied",
+                        adopted, worker)
+            self._count("voicebot_cluster_webhooks_reapplied_total", adopted)
+        return adopted
 
     def _count(self, name: str, value: float = 1.0) -> None:
         if self.metrics is not None:

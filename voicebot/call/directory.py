@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 
 # KEYS: calls, pending:<call>. ARGV: prefix, call id, event, max pending, pending ttl ms.
@@ -107,13 +108,17 @@ class Directory:
 
     # -- this worker ---------------------------------------------------------------
 
-    async def heartbeat(self, ttl_s: float) -> bool:
+    def heartbeat(self, client: redis.Redis, ttl_s: float) -> bool:
         """Say this worker is alive for `ttl_s` more; False if it had been given up for
-        dead (its key had expired), so its calls may have been swept and need claiming."""
-        async with self.redis.pipeline(transaction=True) as pipe:
+        dead (its key had expired), so its calls may have been swept and need claiming.
+
+        Blocking, on a client of its own: the heartbeat runs on a thread (cluster.py) so
+        that a busy event loop does not make a live worker look dead.
+        """
+        with client.pipeline(transaction=True) as pipe:
             pipe.set(self.key("alive", self.worker), "1", px=int(ttl_s * 1000), get=True)
             pipe.sadd(self.key("workers"), self.worker)
-            previous, _ = await pipe.execute()
+            previous, _ = pipe.execute()
         return previous is not None
 
     async def leave(self) -> None:
@@ -127,8 +132,8 @@ class Directory:
     async def read_inbox(self, after: str, block_ms: int, count: int = 100
                          ) -> list[tuple[str, str]]:
         """Events routed to this worker after stream id `after`: [(id, payload)]."""
-        reply = await self.redis.xread({self.key("inbox", self.worker): after},
-                                       count=count, block=block_ms)
+        reply: Any = await self.redis.xread({self.key("inbox", self.worker): after},
+                                            count=count, block=block_ms)
         out: list[tuple[str, str]] = []
         for _stream, entries in reply or []:
             for entry_id, fields in entries:

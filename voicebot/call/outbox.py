@@ -30,6 +30,15 @@ def _audio_bound(command: MediaCommand) -> bool:
     return isinstance(command, Audio | Mark)
 
 
+# The clear that send_break_now queues: one object, so it is told apart from a clear a
+# flow sends through `send` (which holds a place like any other command).
+_BREAK = Clear()
+
+
+def _is_break(item: tuple[int, MediaCommand] | None) -> bool:
+    return item is not None and item[1] is _BREAK
+
+
 class Outbox:
     def __init__(
         self, send: Callable[[WireMessage], Awaitable[None]], protocol: MediaProtocol,
@@ -37,7 +46,11 @@ class Outbox:
     ) -> None:
         self._send = send
         self.protocol = protocol
-        self._queue: asyncio.Queue[tuple[int, MediaCommand] | None] = asyncio.Queue(maxsize)
+        # Unbounded itself; `send` holds one of `maxsize` places per command, a clear
+        # from send_break_now holds none: it never waits and never finds the queue full,
+        # so a caller's key presses cannot overflow it and end the call (issue 12).
+        self._queue: asyncio.Queue[tuple[int, MediaCommand] | None] = asyncio.Queue()
+        self._room = asyncio.Semaphore(maxsize)
         # Audio is stamped with the generation it was queued in; a break starts a new
         # one, so audio queued (or blocked on a full queue) before the break is never sent.
         self.generation = 0
@@ -51,7 +64,8 @@ class Outbox:
     async def send(self, command: MediaCommand, generation: int | None = None) -> None:
         if self.closed:
             return
-        await self._queue.put((self.generation if generation is None else generation, command))
+        await self._room.acquire()
+        self._queue.put_nowait((self.generation if generation is None else generation, command))
 
     def send_break_now(self) -> None:
         """Drop queued audio and put a clear at the head of the line, without awaiting."""
@@ -59,9 +73,13 @@ class Outbox:
         kept = []
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if item is None or not _audio_bound(item[1]):
+            if item is None or (not _audio_bound(item[1]) and not _is_break(item)):
                 kept.append(item)
-        self._queue.put_nowait((self.generation, Clear()))
+            elif not _is_break(item):
+                self._room.release()  # purged audio gives its place back
+        # A clear not yet sent is replaced, not repeated: with the audio between them
+        # gone, two clears in a row are one.
+        self._queue.put_nowait((self.generation, _BREAK))
         for item in kept:
             self._queue.put_nowait(item)
 
@@ -70,6 +88,8 @@ class Outbox:
             item = await self._queue.get()
             if item is None:
                 return
+            if not _is_break(item):
+                self._room.release()
             generation, command = item
             if _audio_bound(command) and generation != self.generation:
                 self.sent["stale_audio_dropped"] = self.sent.get("stale_audio_dropped", 0) + 1
@@ -90,7 +110,7 @@ class Outbox:
             return
         if not self.closed:
             try:
-                await asyncio.wait_for(self._queue.put(None), drain_timeout)
+                self._queue.put_nowait(None)
                 await asyncio.wait_for(asyncio.shield(self._task), drain_timeout)
             except (TimeoutError, asyncio.CancelledError):
                 pass

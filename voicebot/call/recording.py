@@ -64,7 +64,7 @@ class GrowingWav:
         self.rate = rate
         self.channels = channels
         self.frames = 0
-        self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 (closed in close())
+        self._file: BinaryIO = open(path, "wb")  # closed by close()
         self._file.write(_header(channels, rate, 0))
         self._file.flush()
 
@@ -89,7 +89,8 @@ class CallRecording:
         self.rate = rate
         self.clock = clock
         self.wav = GrowingWav(path, rate)
-        self.failed = False
+        self.failed = False  # the file could not be written: the call goes on unrecorded
+        self.closed = False
         self._committed = 0  # samples written to the file (both channels)
         self._left = np.zeros(0, np.int16)  # caller samples from _committed on
         self._right = np.zeros(0, np.int16)  # bot samples from _committed on
@@ -120,7 +121,7 @@ class CallRecording:
     # -- the caller ------------------------------------------------------------------
 
     def caller(self, frame: AudioFrame) -> None:
-        if self.failed:
+        if self.failed or self.closed:
             return
         if self._caller_in is None or frame.sample_rate != self._caller_rate:
             self._caller_in = StreamResampler(frame.sample_rate, self.rate)
@@ -145,7 +146,7 @@ class CallRecording:
 
     def bot(self, pcm: np.ndarray, rate: int, starts_at: float) -> None:
         """A chunk of the bot's audio that the far end starts playing at clock `starts_at`."""
-        if self.failed or pcm.size == 0:
+        if self.failed or self.closed or pcm.size == 0:
             return
         start_s = self.media_time(starts_at)
         if (self._bot is None or rate != self._bot_rate
@@ -159,7 +160,7 @@ class CallRecording:
 
     def cut(self, at: float | None = None) -> None:
         """A `break` at clock `at` (now): the bot's audio from then on was never heard."""
-        if self.failed:
+        if self.failed or self.closed:
             return
         self._bot = None
         self._bot_end_s = -1.0
@@ -206,9 +207,10 @@ class CallRecording:
 
     def close(self) -> None:
         """Write what is left: the caller's audio, and the bot's up to now (a prompt still
-        queued when the call ended was not heard)."""
-        if self.failed:
+        queued when the call ended was not heard). Later calls do nothing."""
+        if self.failed or self.closed:
             return
+        self.closed = True
         if self._caller_in is not None:
             self._left = np.concatenate([self._left, self._caller_in.flush()])
             self._caller_in = None

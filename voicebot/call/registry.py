@@ -132,15 +132,21 @@ class CallRegistry:
 
     # -- the webhook side ------------------------------------------------------------
 
-    async def on_webhook(self, name: str, call_id: str, data: dict[str, Any]) -> None:
-        """Record the webhook, then hand it to the call's session or keep it for one."""
+    async def on_webhook(self, name: str, call_id: str, data: dict[str, Any],
+                         key: str | None = None) -> None:
+        """Record the webhook, then hand it to the call's session or keep it for one.
+
+        `key`: the stored delivery's; it is marked applied in the same commit as the
+        record writes, so a worker dying in between leaves it for the others (cluster.py).
+        """
         session = self._sessions.get(call_id)
         elsewhere = False
         if session is None:
             elsewhere = await self._route(name, call_id, data)
         self._merge(call_id, data)
         if self.store is not None:
-            await self._record(name, call_id, data, attached=session is not None or elsewhere)
+            await self._record(name, call_id, data, attached=session is not None or elsewhere,
+                               key=key)
         if session is not None:
             await self._deliver(session, name, call_id, data)
 
@@ -161,7 +167,8 @@ class CallRegistry:
         except Exception:
             log.exception("call %s: session failed on webhook %s", call_id, name)
 
-    async def _record(self, name: str, call_id: str, data: dict[str, Any], attached: bool) -> None:
+    async def _record(self, name: str, call_id: str, data: dict[str, Any], attached: bool,
+                      key: str | None = None) -> None:
         assert self.store is not None
         fields = {k: data[k] for k in CALL_FIELDS if data.get(k) is not None}
         writes = [self.store.add_event(call_id, f"webhook:{name}", data)]
@@ -171,6 +178,8 @@ class CallRegistry:
         # without one (a missed call, voicemail) nobody else will.
         if name in self.terminal_events and not attached:
             writes.append(self.store.close_call(call_id, name))
+        if key is not None:
+            writes.append(self.store.mark_applied(key))
         # Started together, the writes queue in this order and share one commit.
         for outcome in await asyncio.gather(*writes, return_exceptions=True):
             if isinstance(outcome, BaseException):

@@ -54,9 +54,12 @@ class Services:
     def build(cls, config: Config) -> Services:
         registry = PluginRegistry(config.plugins, root=config.base_dir)
         engine = FlowEngine(load_flow(config.resolve(config.flow)))
-        stt = registry.create("stt", config.stt.use, config.stt.options)
-        nlu = registry.create("nlu", config.nlu.use, config.nlu.options)
-        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options))
+        # The flow's language picks Whisper's language and model and the voice, where
+        # config.yaml leaves them open (plugins' `for_language`).
+        language = engine.flow.language
+        stt = registry.create("stt", config.stt.use, config.stt.options, language)
+        nlu = registry.create("nlu", config.nlu.use, config.nlu.options, language)
+        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options, language))
         # VAD is per call (it has state); build one now so a bad option fails at start-up.
         registry.create("vad", config.vad.use, config.vad.options)
         executor = ThreadPoolExecutor(

@@ -34,6 +34,7 @@ from voicebot.call.brain_items import (
     PressedKey,
     WebhookArrived,
 )
+from voicebot.call.joining import OpenTurn
 from voicebot.call.outbox import Outbox
 from voicebot.call.prompt import Prompt
 from voicebot.call.recording import CallRecording, open_recording
@@ -75,7 +76,9 @@ class CallSession(TurnTaking):
             speculative_after_ms=(
                 cfg.listen.speculative_after_ms if cfg.listen.speculative else None
             ),
+            join_window_ms=cfg.listen.join_window_ms,
         )
+        self._open_turn: OpenTurn | None = None  # the last turn, while it may be joined
         self.gate = EnergyGate(cfg.listen.energy_gate_db)
         self.speaker = Speaker(
             outbox,
@@ -162,7 +165,9 @@ class CallSession(TurnTaking):
         for event in self.endpointer.push(frame, is_speech):
             if isinstance(event, SpeechStarted):
                 self._cancel_no_input()
-                if self.speaker.speaking:
+                if event.joins:
+                    self._join_cut_turn()
+                elif self.speaker.speaking:
                     self.prompt.speech_over_it = True
             elif isinstance(event, SpeechPaused):
                 self._speculate(event.audio)
@@ -177,6 +182,7 @@ class CallSession(TurnTaking):
         if self.ended:
             return
         self._cancel_no_input()
+        self._commit_turn()
         now = time.monotonic()
         # A "#" right after other keys ends their entry; it is not meant to cut the prompt
         # that the entry itself started (e.g. "I heard 1 2 3 4 5 6, is that correct?").
@@ -271,6 +277,7 @@ class CallSession(TurnTaking):
 
     def _utterance(self, event: SpeechEnded) -> None:
         ended_at = time.monotonic()
+        self._open_turn = None  # a turn before this one is final, or was joined into it
         if self._spec is not None and self._spec[0] == event.audio.size:
             stt, self._spec = self._spec[1], None
             self.s.metrics.inc("voicebot_speculative_total", outcome="used")
@@ -282,10 +289,33 @@ class CallSession(TurnTaking):
         if during_prompt and not prompt.allows("speech") and not prompt.broken:
             # The prompt could not be interrupted: what was said over it is not a turn.
             stt.cancel()
+            self.endpointer.close_join()
             return
         # The caller's last sample was heard `hangover` before the endpointer said so.
         speech_end = ended_at - (self.s.config.listen.hangover_ms / 1000)
-        self._enqueue(HeardUtterance(event, stt, speech_end))
+        self._open_turn = OpenTurn()
+        self._enqueue(HeardUtterance(event, stt, speech_end, self._open_turn))
+
+    def _join_cut_turn(self) -> None:
+        """The caller went on after a cut: undo the turn taken for the first part."""
+        turn, self._open_turn = self._open_turn, None
+        if turn is None:
+            return
+        turn.void_it()
+        if turn.started:
+            # The flow state and the prompt (with whether it could be resumed) as they were.
+            self.state = turn.state_before
+            self.prompt, self.prompt.resumable = turn.interrupted_before
+        if self.speaker.speaking:  # the reply to the first part: stop it now
+            self.prompt.broke_at = time.monotonic()
+            self.speaker.interrupt()
+        self.s.metrics.inc("voicebot_turns_joined_total")
+        self._spawn(self._record("add_event", "turn_joined", {"answered": turn.started}))
+
+    def _commit_turn(self) -> None:
+        """The last turn is final: speech from now on is a new turn."""
+        self._open_turn = None
+        self.endpointer.close_join()
 
     def _caller_speaking(self) -> bool:
         return self.endpointer.in_speech

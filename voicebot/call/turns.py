@@ -67,6 +67,10 @@ class TurnTaking(ABC):
     def _restart_no_input(self) -> None: ...
 
     @abstractmethod
+    def _commit_turn(self) -> None:
+        """The last turn is final: it can no longer be joined by the caller's next words."""
+
+    @abstractmethod
     async def _end_call(self, reason: str) -> None: ...
 
     @abstractmethod
@@ -100,8 +104,16 @@ class TurnTaking(ABC):
 
     async def _handle(self, item: BrainItem) -> None:
         if isinstance(item, HeardUtterance):
-            await self._user_turn(item)
-        elif isinstance(item, PressedKey):
+            turn = item.open_turn
+            if turn.void:  # joined before the brain got to it
+                item.stt.cancel()
+                return
+            # What a join restores: the flow state, the prompt and whether it may resume.
+            turn.begin(self.state, (self.prompt, self.prompt.resumable))
+            await turn.run(self._user_turn(item))
+            return
+        self._commit_turn()
+        if isinstance(item, PressedKey):
             self.prompt.resumable = False
             # The console's timeline shows keys as events; the turn keeps it too.
             self._spawn(self._record("add_event", "dtmf", {"digit": item.digit}))
@@ -214,6 +226,8 @@ class TurnTaking(ABC):
                        turn: TurnRecord | None = None) -> None:
         interrupted = False
         for action in actions:
+            if isinstance(action, act.Play | act.Transfer | act.SendDigits | act.Hangup):
+                self._commit_turn()  # the caller cannot un-hear it, nor the line undo it
             if isinstance(action, act.Say):
                 if not interrupted:
                     interrupted = not await self._say(action, reply_from, turn)

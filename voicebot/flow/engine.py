@@ -156,16 +156,17 @@ class FlowEngine:
 
     def expectation(self, state: CallState) -> Expectation:
         """The intents and slot the current state accepts, to guide STT and NLU."""
+        language = self.flow.language
         if state.ended:
-            return Expectation()
+            return Expectation(language=language)
         current = self.flow.states[state.state]
         if state.pending is not None:
             return Expectation(
                 self.intent_specs(self._accepted_intents(current)),
-                SlotSpec(name=state.pending["slot"], type="yes_no"),
+                SlotSpec(name=state.pending["slot"], type="yes_no"), language,
             )
         slot = slots.slot_spec(current.collect) if current.collect else None
-        return Expectation(self.intent_specs(self._accepted_intents(current)), slot)
+        return Expectation(self.intent_specs(self._accepted_intents(current)), slot, language)
 
     def no_input_timeout(self, state: CallState) -> float | None:
         if state.ended:
@@ -328,7 +329,7 @@ class FlowEngine:
     def _on_input(self, run: _Run, nlu: NLUResult) -> None:
         current = self.flow.states[run.state]
         if run.pending is not None:
-            answer = slots.from_text(_YES_NO, nlu.text, nlu.entities)
+            answer = slots.from_text(_YES_NO, nlu.text, nlu.entities, self.flow.language)
             if answer is not None:
                 self._confirmed(run, answer)
                 return
@@ -339,7 +340,8 @@ class FlowEngine:
                 self._apply(run, transition)
                 return
         if current.collect and run.pending is None:
-            value = slots.from_text(current.collect, nlu.text, nlu.entities)
+            value = slots.from_text(current.collect, nlu.text, nlu.entities,
+                                     self.flow.language)
             if value is not None:
                 self._heard(run, current.collect, value)
                 return

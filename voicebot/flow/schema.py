@@ -204,7 +204,8 @@ class State(Strict):
 
 class FlowFile(Strict):
     name: str
-    language: str = "en"
+    # A Whisper language code ("en", "fr", "es"...), optionally with a region ("fr-CA").
+    language: str = Field("en", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     start: str | None = None
     include: list[str] = []
     defaults: Defaults = Defaults()

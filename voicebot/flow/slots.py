@@ -69,7 +69,8 @@ def check(collect: Collect, value: Any) -> Any:
     return text or None
 
 
-def from_text(collect: Collect, text: str, entities: dict[str, Any] | None = None) -> Any:
+def from_text(collect: Collect, text: str, entities: dict[str, Any] | None = None,
+              language: str = "en") -> Any:
     """The slot's value from an utterance, preferring what an NLU plugin already extracted."""
     for key in (collect.slot, collect.type):
         if entities and key in entities:
@@ -78,7 +79,7 @@ def from_text(collect: Collect, text: str, entities: dict[str, Any] | None = Non
                 return value
     if collect.type == "text":
         return check(collect, text)  # what was said, as said (case and all)
-    found = extract(words(text), slot_spec(collect))
+    found = extract(words(text, language=language), slot_spec(collect), language)
     return check(collect, found.get(collect.slot))
 
 

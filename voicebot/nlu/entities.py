@@ -12,6 +12,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from voicebot.nlu import french
 from voicebot.nlu.lexicon import NO, YES
 from voicebot.nlu.normalize import normalize
 from voicebot.nlu.numbers import (
@@ -29,12 +30,14 @@ _YES_NO_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p, _ in _PHRASES) + r
 _POLARITY = dict(_PHRASES)
 
 
-def find_yes_no(text: str) -> bool | None:
+def find_yes_no(text: str, language: str = "en") -> bool | None:
     """True for yes, False for no, None when the caller said neither.
 
     The first phrase decides ("no, that's right" is rare; "yes, no problem" is common),
     and negated phrases are matched as a whole before their positive part.
     """
+    if french.is_french(language):
+        return french.find_yes_no(text)
     match = _YES_NO_RE.search(text)
     if match is None:
         return None
@@ -44,6 +47,7 @@ def find_yes_no(text: str) -> bool | None:
 def find_choice(
     text: str, choices: list[str], synonyms: dict[str, list[str]] | None = None,
     ordinal: int | None = None, min_score: float = 85.0, fuzzy: bool = True,
+    language: str = "en",
 ) -> str | None:
     """The choice named in `text` (exactly, by synonym, by position, or, if `fuzzy`, misheard)."""
     if not choices:
@@ -53,7 +57,7 @@ def find_choice(
     best: tuple[int, str] | None = None
     for choice in choices:
         for phrase in (choice, *synonyms.get(choice, [])):
-            norm = normalize(phrase)
+            norm = normalize(phrase, language=language)
             pos = padded.find(f" {norm} ") if norm else -1
             # The earliest mention wins: "billing, not sales" means billing.
             if pos >= 0 and (best is None or pos < best[0]):
@@ -69,7 +73,7 @@ def find_choice(
     scored = []
     for choice in choices:
         for phrase in (choice, *synonyms.get(choice, [])):
-            norm = normalize(phrase)
+            norm = normalize(phrase, language=language)
             if len(norm) >= 4:  # short words match everything partially
                 scored.append((fuzz.partial_ratio(norm, text), choice))
     if scored:
@@ -87,27 +91,30 @@ def _length_ok(digits: str, slot: SlotSpec) -> bool:
     return slot.max_length is None or len(digits) <= slot.max_length
 
 
-def extract(words: tuple[str, ...], slot: SlotSpec | None) -> dict[str, Any]:
+def extract(words: tuple[str, ...], slot: SlotSpec | None,
+            language: str = "en") -> dict[str, Any]:
     """Entities found in normalised `words`, plus `slot.name` when the slot is filled."""
     text = " ".join(words)
     entities: dict[str, Any] = {}
-    digits = find_digits(words)
+    fr = french.is_french(language)
+    digits = french.find_digits(words) if fr else find_digits(words)
     if digits is not None:
         entities["digits"] = digits
-    number = find_number(words)  # also "a couple", which has no digits
+    number = (french.find_number(words) if fr
+              else find_number(words))  # also "a couple", which has no digits
     if number is not None:
         entities["number"] = number
-    ordinal = find_ordinal(words)
+    ordinal = french.find_ordinal(words) if fr else find_ordinal(words)
     if ordinal is not None:
         entities["ordinal"] = ordinal
-    yes_no = find_yes_no(text)
+    yes_no = find_yes_no(text, language)
     if yes_no is not None:
         entities["yes_no"] = yes_no
     if slot is None:
         return entities
     value: Any = None
     if slot.type == "choice":
-        choice = find_choice(text, slot.choices, slot.synonyms, ordinal)
+        choice = find_choice(text, slot.choices, slot.synonyms, ordinal, language=language)
         if choice is not None:
             entities["choice"] = value = choice
     elif slot.type == "digits" and digits is not None and _length_ok(digits, slot):
@@ -123,7 +130,7 @@ def extract(words: tuple[str, ...], slot: SlotSpec | None) -> dict[str, Any]:
     return entities
 
 
-def answers_slot(words: tuple[str, ...], slot: SlotSpec | None) -> bool:
+def answers_slot(words: tuple[str, ...], slot: SlotSpec | None, language: str = "en") -> bool:
     """Whether the utterance is just the slot's value ("nope", "four five six", "sales").
 
     Such an answer fills the slot even when some intent's examples look alike.
@@ -131,15 +138,17 @@ def answers_slot(words: tuple[str, ...], slot: SlotSpec | None) -> bool:
     if slot is None or not words:
         return False
     if slot.type == "yes_no":
-        return len(words) <= 3 and find_yes_no(" ".join(words)) is not None
+        return len(words) <= 3 and find_yes_no(" ".join(words), language) is not None
     if slot.type in ("digits", "number"):
-        numeric = sum(len(run) for run in number_runs(words))
+        numeric = (french.number_word_count(words) if french.is_french(language)
+                   else sum(len(run) for run in number_runs(words)))
         if slot.type == "number" and numeric == 0 and find_quantity(words) is not None:
             return len(words) <= 4  # "just a couple", "half a dozen"
         return numeric >= max(1, len(words) // 2)
     if slot.type == "choice":
         # Only a choice named as it is written: a near miss ("a real person" looks like
         # "personal") is weaker evidence than an intent's own example.
-        choice = find_choice(" ".join(words), slot.choices, slot.synonyms, fuzzy=False)
+        choice = find_choice(" ".join(words), slot.choices, slot.synonyms, fuzzy=False,
+                             language=language)
         return len(words) <= 4 and choice is not None
     return False

@@ -66,6 +66,26 @@ _YES_NO_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p, _ in _PHRASES) + r
 _POLARITY = dict(_PHRASES)
 
 
+ORDINALS = {
+    "premier": 1, "premiere": 1, "deuxieme": 2, "second": 2, "seconde": 2, "troisieme": 3,
+    "quatrieme": 4, "cinquieme": 5, "sixieme": 6, "septieme": 7, "huitieme": 8,
+    "neuvieme": 9, "dixieme": 10, "dernier": -1, "derniere": -1,
+}
+
+
+def is_french(language: str) -> bool:
+    return language.split("-")[0].lower() == "fr"
+
+
+def find_ordinal(said: tuple[str, ...]) -> int | None:
+    return next((ORDINALS[w] for w in said if w in ORDINALS), None)
+
+
+def number_word_count(said: tuple[str, ...]) -> int:
+    """How many of the words are parts of numbers (for "is this just a number?")."""
+    return sum(1 for w in said if w in NUMBER_WORDS or w.isdigit() or w == "et")
+
+
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

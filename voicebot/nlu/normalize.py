@@ -11,6 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from voicebot.nlu import french
 from voicebot.nlu.lexicon import (
     BACKCHANNEL_ANSWERS,
     CONTRACTION_SUFFIXES,
@@ -44,9 +45,16 @@ def _expand(token: str) -> list[str]:
     return [token.replace("'", "")]
 
 
+def words(text: str, drop_fillers: bool = True, language: str = "en") -> tuple[str, ...]:
+    """The normalised words of `text`: lower case, no punctuation, contractions expanded
+    (French: no accents, elisions split; see voicebot.nlu.french)."""
+    if french.is_french(language):
+        return french.words(text, drop_fillers)
+    return _english_words(text, drop_fillers)
+
+
 @lru_cache(maxsize=4096)
-def words(text: str, drop_fillers: bool = True) -> tuple[str, ...]:
-    """The normalised words of `text`: lower case, no punctuation, contractions expanded."""
+def _english_words(text: str, drop_fillers: bool = True) -> tuple[str, ...]:
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
     text = _BACKCHANNEL_RE.sub(lambda m: BACKCHANNEL_ANSWERS[m.group(1)], text)
     # "1,234" is a number, not two; other separators become spaces.
@@ -59,6 +67,6 @@ def words(text: str, drop_fillers: bool = True) -> tuple[str, ...]:
     return tuple(out)
 
 
-def normalize(text: str, drop_fillers: bool = True) -> str:
+def normalize(text: str, drop_fillers: bool = True, language: str = "en") -> str:
     """`words` joined by single spaces: the form examples and utterances are compared in."""
-    return " ".join(words(text, drop_fillers))
+    return " ".join(words(text, drop_fillers, language))

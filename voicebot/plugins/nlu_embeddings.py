@@ -131,16 +131,16 @@ class EmbeddingsNLU:
         return phrases, owners
 
     def parse(self, text: str, expectation: Expectation) -> NLUResult:
-        tokens = words(text)
+        tokens = words(text, language=expectation.language)
         norm = " ".join(tokens)
-        entities = extract(tokens, expectation.slot)
+        entities = extract(tokens, expectation.slot, expectation.language)
         slot = expectation.slot
         slot_filled = slot is not None and slot.name in entities
         raw = text.strip().lower()
         for spec in expectation.intents:
             if any(p.search(norm) or p.search(raw) for p in compile_intent(spec).patterns):
                 return NLUResult(text, spec.name, 1.0, entities)
-        if slot_filled and answers_slot(tokens, slot):
+        if slot_filled and answers_slot(tokens, slot, expectation.language):
             # "nope" or "a couple" is the answer to the question asked, whatever it resembles.
             return NLUResult(text, None, 1.0, entities)
         phrases, owners = self._phrases(expectation.intents)

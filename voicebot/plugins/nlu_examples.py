@@ -33,30 +33,31 @@ class _Compiled:
 @lru_cache(maxsize=512)
 def _compile(
     name: str, examples: tuple[str, ...], patterns: tuple[str, ...],
-    synonyms: tuple[tuple[str, tuple[str, ...]], ...],
+    synonyms: tuple[tuple[str, tuple[str, ...]], ...], language: str = "en",
 ) -> _Compiled:
     phrases = []
     for example in examples + tuple(key for key, _ in synonyms):
-        norm = normalize(example)
+        norm = normalize(example, language=language)
         if norm:
             phrases.append(Phrase.of(norm))
     syn = []
     for key, alternatives in synonyms:
         for alt in alternatives:
-            alt_norm = normalize(alt)
+            alt_norm = normalize(alt, language=language)
             if alt_norm:
-                syn.append((re.compile(rf"\b{re.escape(alt_norm)}\b"), normalize(key)))
+                syn.append((re.compile(rf"\b{re.escape(alt_norm)}\b"),
+                            normalize(key, language=language)))
     polarities = set()
     for example in examples:
-        norm = words(example)
+        norm = words(example, language=language)
         if len(norm) <= 3:
-            value = find_yes_no(" ".join(norm))
+            value = find_yes_no(" ".join(norm), language)
             if value is not None:
                 polarities.add(value)
     vocabulary = {w for p in phrases for w in p.stems}
     for _, alternatives in synonyms:
         for alt in alternatives:
-            vocabulary.update(Phrase.of(normalize(alt)).stems)
+            vocabulary.update(Phrase.of(normalize(alt, language=language)).stems)
     compiled = []
     for pattern in patterns:
         try:
@@ -73,9 +74,9 @@ def _compile(
     )
 
 
-def compile_intent(spec: IntentSpec) -> _Compiled:
+def compile_intent(spec: IntentSpec, language: str = "en") -> _Compiled:
     synonyms = tuple((k, tuple(v)) for k, v in sorted(spec.synonyms.items()))
-    return _compile(spec.name, tuple(spec.examples), tuple(spec.patterns), synonyms)
+    return _compile(spec.name, tuple(spec.examples), tuple(spec.patterns), synonyms, language)
 
 
 class ExamplesNLU:
@@ -104,16 +105,17 @@ class ExamplesNLU:
         return {"ok": True}
 
     def parse(self, text: str, expectation: Expectation) -> NLUResult:
-        tokens = words(text)
+        language = expectation.language
+        tokens = words(text, language=language)
         norm = " ".join(tokens)
-        entities = extract(tokens, expectation.slot)
+        entities = extract(tokens, expectation.slot, language)
         slot = expectation.slot
         slot_filled = slot is not None and slot.name in entities
         if not norm:
             return NLUResult(text=text, intent=None, confidence=0.0, entities=entities)
 
         raw = text.strip().lower()
-        compiled = [compile_intent(spec) for spec in expectation.intents]
+        compiled = [compile_intent(spec, language) for spec in expectation.intents]
         for intent in compiled:
             if any(p.search(norm) or p.search(raw) for p in intent.patterns):
                 return NLUResult(text=text, intent=intent.name, confidence=1.0, entities=entities)
@@ -128,7 +130,7 @@ class ExamplesNLU:
 
         needed = self.options.threshold
         if slot_filled:
-            if answers_slot(tokens, slot):
+            if answers_slot(tokens, slot, language):
                 # A bare "no" or "four five six" is the answer to the question asked,
                 # even where an intent has "no thanks" among its examples.
                 needed = 1.01

@@ -233,9 +233,9 @@ class LLMNLU:
             return await asyncio.to_thread(self._fallback.parse, text, expectation)
 
     async def _ask(self, text: str, expectation: Expectation) -> NLUResult:
-        tokens = words(text)
+        tokens = words(text, language=expectation.language)
         # Local extraction is exact for spoken digits and cheap; the model adds meaning.
-        entities = extract(tokens, expectation.slot)
+        entities = extract(tokens, expectation.slot, expectation.language)
         if not tokens:
             return NLUResult(text, None, 0.0, entities)
         content = await self._complete(text, expectation)

@@ -223,9 +223,27 @@ class PluginRegistry:
                 _validation_message(kind, use, exc, list(cls.Options.model_fields))
             ) from None
 
-    def create(self, kind: str, use: str, options: dict[str, Any] | None = None) -> Plugin:
-        """Resolve, validate `options` with the plugin's Options model, and construct."""
+    def create(self, kind: str, use: str, options: dict[str, Any] | None = None,
+               language: str | None = None) -> Plugin:
+        """Resolve, validate `options` with the plugin's Options model, and construct.
+
+        `language` is the flow's: a plugin class with a `for_language(options, language)`
+        classmethod fills in what that language needs (Whisper's language and a
+        multilingual model, a French voice) where the user's options leave it open.
+        """
+        if language is not None:
+            options = self.options_for_language(kind, use, options, language)
         return self.resolve(kind, use)(self.validate(kind, use, options))
+
+    def options_for_language(self, kind: str, use: str, options: dict[str, Any] | None,
+                             language: str) -> dict[str, Any]:
+        hook = getattr(self.resolve(kind, use), "for_language", None)
+        if hook is None:
+            return dict(options or {})
+        try:
+            return dict(hook(dict(options or {}), language))
+        except ValueError as exc:
+            raise PluginConfigError(f"{kind} plugin {use!r}: {exc}") from None
 
     def infos(self) -> list[PluginInfo]:
         """Every known plugin, with its options; importing each class to describe it."""

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicebot.plugins.base import Expectation, Transcript
-from voicebot.plugins.whisper_models import BUNDLED, NAMED_MODELS, model_path
+from voicebot.plugins.whisper_models import BUNDLED, MULTILINGUAL, NAMED_MODELS, model_path
 
 WHISPER_RATE = 16000
 # Whisper's prompt window is 224 tokens; a few hundred characters of hints stays well inside.
@@ -119,6 +119,11 @@ class WhisperOptions(BaseModel):
                 )
             if not os.path.isfile(os.path.join(self.model, "model.bin")):
                 raise ValueError(f"model directory {self.model!r} holds no model.bin")
+        if self.model == BUNDLED and self.language not in (None, "en"):
+            raise ValueError(
+                f"the bundled model is Whisper tiny.en, which hears only English; for "
+                f"language {self.language!r} use model: multilingual"
+            )
         if self.backend == "openai-whisper" and self.model in NAMED_MODELS:
             raise ValueError(
                 f"model {self.model!r} is a CTranslate2 model for faster-whisper; openai-whisper "
@@ -398,6 +403,16 @@ class WhisperSTT:
     def __init__(self, options: WhisperOptions) -> None:
         self.options = options
         self._model: _Backend | None = None
+
+    @classmethod
+    def for_language(cls, options: dict[str, Any], language: str) -> dict[str, Any]:
+        """The flow's language for Whisper, and the multilingual model when the language is
+        not English and no model was chosen (tiny.en hears only English)."""
+        base = language.split("-")[0]
+        options.setdefault("language", base)
+        if options["language"] not in (None, "en") and "model" not in options:
+            options["model"] = MULTILINGUAL
+        return options
 
     def load(self) -> None:
         self._model = shared_model(self.options)

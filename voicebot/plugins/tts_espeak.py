@@ -51,6 +51,13 @@ class EspeakTTS:
     name: ClassVar[str] = "espeak"
     Options: ClassVar[type[BaseModel]] = EspeakOptions
 
+    @classmethod
+    def for_language(cls, options: dict[str, Any], language: str) -> dict[str, Any]:
+        """espeak-ng names its voices by language code ("fr", "es"): use the flow's."""
+        if "voice" not in options and language.split("-")[0] != "en":
+            options["voice"] = language.lower()
+        return options
+
     def __init__(self, options: EspeakOptions) -> None:
         self.options = options
         self.sample_rate = 22050  # espeak-ng's native rate; load() confirms it from real output

@@ -80,6 +80,17 @@ class PiperTTS:
     name: ClassVar[str] = "piper"
     Options: ClassVar[type[BaseModel]] = PiperOptions
 
+    @classmethod
+    def for_language(cls, options: dict[str, Any], language: str) -> dict[str, Any]:
+        """The bundled voice is English; another language needs a voice model of its own."""
+        if options.get("model") is None and language.split("-")[0] != "en":
+            raise ValueError(
+                f"the bundled Piper voice speaks English only; for language {language!r} "
+                "give options.model (a Piper .onnx voice of that language) or use "
+                "tts: pyttsx3 (espeak-ng speaks it)"
+            )
+        return options
+
     def __init__(self, options: PiperOptions) -> None:
         self.options = options
         if options.model is None:

@@ -105,6 +105,14 @@ class Pyttsx3TTS:
     name: ClassVar[str] = "pyttsx3"
     Options: ClassVar[type[BaseModel]] = Pyttsx3Options
 
+    @classmethod
+    def for_language(cls, options: dict[str, Any], language: str) -> dict[str, Any]:
+        """A voice for the flow's language where none was chosen: espeak-ng's voice ids end
+        in the language code ("roa/fr"), and load() resolves a bare code to one."""
+        if "voice" not in options and language.split("-")[0] != "en":
+            options["voice"] = language
+        return options
+
     def __init__(self, options: Pyttsx3Options) -> None:
         self.options = options
         # espeak-ng renders at 22050 Hz; load() replaces this with what the WAV header says.
@@ -118,7 +126,14 @@ class Pyttsx3TTS:
                 voices = engine.getProperty("voices")
                 known = {v.id for v in voices} | {v.name for v in voices}
                 if self.options.voice not in known:
-                    raise ValueError(f"pyttsx3 voice {self.options.voice!r} is not installed")
+                    # A language code ("fr", "fr-fr") names the voice whose id ends in it.
+                    code = self.options.voice.lower()
+                    by_code = [v.id for v in voices if str(v.id).lower().rsplit("/", 1)[-1]
+                               in (code, code.split("-")[0])]
+                    if not by_code:
+                        raise ValueError(f"pyttsx3 voice {self.options.voice!r} is not installed")
+                    self.options = self.options.model_copy(update={"voice": sorted(
+                        by_code, key=lambda i: (i.rsplit("/", 1)[-1] != code, len(i)))[0]})
         # A warm-up line sets sample_rate from real output and pays espeak's first-use cost.
         self.synthesize("Ready.")
         self._loaded = True

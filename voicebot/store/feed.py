@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from voicebot.store.turn import TurnRecord
@@ -28,15 +28,26 @@ class CallFeed:
     def __init__(self) -> None:
         self._subscribers: dict[asyncio.Queue[dict[str, Any]], str | None] = {}
         self.live: dict[str, dict[str, Any]] = {}  # call id -> meta, for calls not yet closed
+        # Set by a FeedRelay: this worker's items also go to the other workers' consoles.
+        self.relay: Callable[[dict[str, Any]], None] | None = None
 
     def publish(self, call_id: str, kind: str, data: Any) -> None:
         """Never blocks and never raises: it runs on the call's own path."""
-        if kind == "meta":
+        item = {"call_id": call_id, "kind": kind, "at": time.time(), "data": data}
+        self.deliver(item)
+        if self.relay is not None:
+            self.relay(item)
+
+    def deliver(self, item: dict[str, Any]) -> None:
+        """Hand an item to this process's subscribers (a relayed one arrives here too)."""
+        call_id, kind, data = item.get("call_id"), item.get("kind"), item.get("data")
+        if not isinstance(call_id, str):
+            return
+        if kind == "meta" and isinstance(data, dict):
             self.live.setdefault(call_id, {}).update(
                 {k: v for k, v in data.items() if v is not None})
         elif kind == "closed":
             self.live.pop(call_id, None)
-        item = {"call_id": call_id, "kind": kind, "at": time.time(), "data": data}
         for queue, only in list(self._subscribers.items()):
             if only is not None and only != call_id:
                 continue

@@ -59,6 +59,8 @@ class CallStore:
         self.backend = self._backend.name
         self.path = self._backend.label  # where the records are, without a password
         self._clock = clock
+        # In a cluster, the worker id stamped on the deliveries this process acknowledges.
+        self.worker: str | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callstore")
         self._closed = False
         self._pending: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
@@ -106,9 +108,28 @@ class CallStore:
     def _apply(self, batch: list[tuple[Callable[[Connection], Any], Any]]
                ) -> list[tuple[bool, Any]]:
         if self._backend.is_broken(self._conn):
-            # The server restarted or the network dropped: the next batch reconnects.
-            log.warning("records database connection lost; reconnecting to %s", self.path)
-            self._conn = self._backend.connect()
+            self._reconnect()
+        try:
+            return self._apply_retrying(batch)
+        except Exception:
+            if not self._backend.is_broken(self._conn):
+                raise
+        # The server restarted or the network dropped under this batch. Its transaction
+        # never committed (a commit that did and whose answer was lost is the one case
+        # this repeats), so it is run again on a new connection rather than lost.
+        self._reconnect()
+        return self._apply_retrying(batch)
+
+    def _reconnect(self) -> None:
+        log.warning("records database connection lost; reconnecting to %s", self.path)
+        try:
+            self._conn.close()
+        except Exception:  # already gone: closing is only tidying up
+            pass
+        self._conn = self._backend.connect()
+
+    def _apply_retrying(self, batch: list[tuple[Callable[[Connection], Any], Any]]
+                        ) -> list[tuple[bool, Any]]:
         for attempt in range(TRANSIENT_RETRIES):
             try:
                 return self._apply_once(batch, last=attempt == TRANSIENT_RETRIES - 1)
@@ -143,12 +164,25 @@ class CallStore:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise RuntimeError("call store is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._read, fn, *args)
 
     def _run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise RuntimeError("call store is closed")
-        return self._executor.submit(fn, *args).result()
+        return self._executor.submit(self._read, fn, *args).result()
+
+    def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """On the store's thread: a read that found the connection dead is read again."""
+        if self._backend.is_broken(self._conn):
+            self._reconnect()
+        try:
+            return fn(*args)
+        except Exception:
+            if not self._backend.is_broken(self._conn):
+                raise
+        self._reconnect()
+        return fn(*args)
 
     def _ensure_call(self, conn: Connection, call_id: str) -> None:
         # An event for a call nobody opened (a webhook for a call that never reached the
@@ -229,6 +263,50 @@ class CallStore:
             (self._clock(), reason, call_id),
         )
 
+    async def mark_applied(self, key: str) -> None:
+        """The delivery's effects are written (queued with them: one commit)."""
+        await self._write(lambda c: c.execute(
+            "UPDATE webhook_deliveries SET applied_at = ? WHERE delivery_key = ?",
+            (self._clock(), key)))
+
+    async def unapplied_webhooks(self, worker: str) -> list[tuple[str, dict[str, Any]]]:
+        """Deliveries `worker` acknowledged but never applied: [(key, body)], oldest first."""
+
+        def read() -> list[tuple[str, dict[str, Any]]]:
+            rows = self._conn.execute(
+                "SELECT delivery_key, body FROM webhook_deliveries WHERE worker = ? AND "
+                "applied_at IS NULL AND call_id IS NOT NULL ORDER BY received_at",
+                (worker,)).fetchall()
+            return [(r[0], json.loads(r[1])) for r in rows]
+
+        return await self._run(read)
+
+    async def adopt_webhook(self, key: str, dead: str) -> bool:
+        """Take over a delivery `dead` acknowledged and never applied; True for exactly one
+        taker, so two survivors sweeping the same worker cannot both apply it."""
+
+        def write(conn: Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE webhook_deliveries SET worker = ? WHERE delivery_key = ? "
+                "AND worker = ? AND applied_at IS NULL", (self.worker, key, dead))
+            return bool(cur.rowcount)
+
+        return await self._write(write)
+
+    async def reopen_call(self, call_id: str, closed_as: str, data: dict[str, Any]) -> bool:
+        """Undo a close that proved wrong: only if the call was closed as `closed_as`
+        (a worker given up for dead whose calls went on). True if it was reopened."""
+
+        def write(conn: Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE calls SET closed_at = NULL, close_reason = NULL "
+                "WHERE call_id = ? AND close_reason = ?", (call_id, closed_as))
+            if cur.rowcount:
+                self._insert_event(conn, call_id, "reopened", {"was": closed_as, **data})
+            return bool(cur.rowcount)
+
+        return await self._write(write)
+
     async def record_webhook(
         self,
         key: str,
@@ -245,9 +323,11 @@ class CallStore:
         def write(conn: Connection) -> bool:
             cur = conn.execute(
                 """INSERT INTO webhook_deliveries
-                   (delivery_key, received_at, resource, event, call_id, attempt, known, body)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
-                (key, self._clock(), resource, event, call_id, attempt, int(known), _dumps(body)),
+                   (delivery_key, received_at, resource, event, call_id, attempt, known, body,
+                    worker)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                (key, self._clock(), resource, event, call_id, attempt, int(known), _dumps(body),
+                 self.worker),
             )
             if cur.rowcount == 0 and call_id is not None:
                 # The first delivery may still be queued for processing: the row may not
@@ -257,7 +337,7 @@ class CallStore:
                     "UPDATE calls SET webhook_retries = webhook_retries + 1 WHERE call_id = ?",
                     (call_id,),
                 )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)
 
         return await self._write(write)
 
@@ -355,7 +435,7 @@ class CallStore:
             return
         if self._flusher is not None and not self._flusher.done():
             await self._flusher  # queued writes are records too
-        await self._run(self._conn.close)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
         self._closed = True
         self._executor.shutdown(wait=True)
 
@@ -363,6 +443,6 @@ class CallStore:
         """Synchronous close, for the CLI and scripts that never ran an event loop."""
         if self._closed:
             return
-        self._run_sync(self._conn.close)
+        self._executor.submit(self._conn.close).result()
         self._closed = True
         self._executor.shutdown(wait=True)

@@ -64,7 +64,15 @@ MIGRATIONS: list[list[str]] = [
         # Redeliveries are counted, not stored: how often Ringover had to retry.
         "ALTER TABLE calls ADD COLUMN webhook_retries INTEGER NOT NULL DEFAULT 0",
     ],
-    # 3: the turn record's fields the store used to drop (store/turn.py).
+    # 3: which worker acknowledged a delivery, and whether it was applied: a worker that
+    # dies between its 2xx and applying the webhook leaves it to the others.
+    [
+        "ALTER TABLE webhook_deliveries ADD COLUMN worker TEXT",
+        "ALTER TABLE webhook_deliveries ADD COLUMN applied_at REAL",
+        "UPDATE webhook_deliveries SET applied_at = received_at",  # before: all applied
+        "CREATE INDEX webhook_deliveries_unapplied ON webhook_deliveries (worker, applied_at)",
+    ],
+    # 4: the turn record's fields the store used to drop (store/turn.py).
     [
         "ALTER TABLE turns ADD COLUMN dtmf TEXT",
         "ALTER TABLE turns ADD COLUMN no_input INTEGER NOT NULL DEFAULT 0",

@@ -251,7 +251,9 @@ def console_router(services: Services) -> APIRouter:
         flows=services.flows or FlowCatalog(services.engine, cfg.resolve(cfg.flow)),
         auth=ConsoleAuth(cfg.records.token),
         recordings=cfg.resolve(cfg.recording.path),
-        media_path=cfg.server.media_path,
+        # The phone speaks Ringover's wire, served at <media_path>/ringover whatever
+        # protocol the media path itself is configured for.
+        media_path=cfg.server.media_path.rstrip("/") + "/ringover",
         media_token=cfg.server.media_token,
         stopping=lambda: services.draining,
     )

@@ -7,9 +7,9 @@ handshakes were still open after 90 s. Two layers close that:
 - `ConnectionGuard`, below the HTTP parser (a uvicorn h11 protocol subclass): at most
   `max_connections` TCP connections. A connection that has not sent a complete request
   head within `handshake_timeout_s` is closed (408); when the cap is reached, the oldest
-  connection still in its handshake is dropped to make room, so a flood of silent
-  sockets cannot lock out a media server that sends its request at once. Only when every
-  connection is past its handshake is the new one refused (503).
+  connection still in its handshake with nothing sent is dropped to make room, so a
+  flood of silent sockets cannot lock out a media server that sends its request at once.
+  Only when no such connection is left is the new one refused (503).
 - `CallLimits`, an ASGI middleware: at most `max_calls` media WebSockets (beyond: accepted
   and closed with 1013 "try again later", as when draining), and a media WebSocket that
   sends nothing for `idle_timeout_s` is closed (1008). A live call sends 50 frames a second.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 # File descriptors kept for what is not a client connection: the store, models, logs,
 # the executor's pipes, outbound HTTP (Ringover API, Redis, PostgreSQL).
 FD_RESERVE = 256
+
+EVICTION_SCAN = 256  # pending connections peeked at most, per connection over the cap
 
 _408 = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 _503 = (b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n"
@@ -64,6 +67,22 @@ def effective_max_connections(wanted: int) -> int:
     return min(wanted, room)
 
 
+def _has_data(transport: asyncio.Transport) -> bool:
+    """Bytes are waiting in the socket (peeked, not read), or it cannot be told."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return True
+    raw = socket.socket(fileno=sock.fileno())  # a view of the same fd, detached after
+    try:
+        return bool(raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return False  # reset or gone: nothing worth keeping
+    finally:
+        raw.detach()
+
+
 class ConnectionGuard:
     """Shared by every connection of one server: counts, evicts, times out handshakes."""
 
@@ -85,10 +104,10 @@ class ConnectionGuard:
     def opened(self, conn: GuardedH11Protocol) -> bool:
         """A new connection; False if it was refused (and closed)."""
         if self.open >= self.max_connections:
-            if self._pending:
-                oldest = next(iter(self._pending))
-                self.lost(oldest)  # counted out now: its connection_lost comes later
-                oldest.transport.abort()  # it has said nothing yet: nothing to answer
+            victim = self._silent_pending()
+            if victim is not None:
+                self.lost(victim)  # counted out now: its connection_lost comes later
+                victim.transport.abort()  # it has said nothing: nothing to answer
                 self._closed("evicted")
             else:
                 conn.transport.write(_503)
@@ -101,6 +120,19 @@ class ConnectionGuard:
         self._pending[conn] = loop.call_later(
             self.limits.handshake_timeout_s, self._expired, conn)
         return True
+
+    def _silent_pending(self) -> GuardedH11Protocol | None:
+        """The oldest connection in its handshake with no byte waiting to be read.
+
+        Under a flood the event loop reads late: a media server's request head may be in
+        its socket buffer, unread, behind a thousand newer silent sockets. Peeking tells
+        the two apart, so the flood evicts itself, not the call."""
+        for scanned, conn in enumerate(self._pending):
+            if scanned >= EVICTION_SCAN:
+                break
+            if not _has_data(conn.transport):
+                return conn
+        return None
 
     def _expired(self, conn: GuardedH11Protocol) -> None:
         if self._pending.pop(conn, None) is None:

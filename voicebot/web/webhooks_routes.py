@@ -119,7 +119,8 @@ class WebhookProcessor:
             event = await self._queue.get()
             try:
                 if event.call_id is not None:
-                    await self.registry.on_webhook(event.name, event.call_id, event.data)
+                    await self.registry.on_webhook(event.name, event.call_id, event.data,
+                                                   key=event.delivery_key)
             except Exception:
                 log.exception("webhook %s for call %s failed", event.name, event.call_id)
             finally:
