@@ -293,7 +293,8 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     """The keys the config schema allows at `loc` (for "did you mean")."""
     model: Any = Config
     for part in loc:
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        field = (model.model_fields.get(str(part))
+                 if isinstance(model, type) and issubclass(model, BaseModel) else None)
         if field is None or not (isinstance(field.annotation, type)
                                  and issubclass(field.annotation, BaseModel)):
             return []

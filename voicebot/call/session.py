@@ -267,7 +267,7 @@ class CallSession(TurnTaking):
 
         async def run() -> Transcript:
             started = time.monotonic()
-            result = await call_plugin(
+            result: Transcript = await call_plugin(
                 self.s.executor, self.s.stt.transcribe, audio, PIPELINE_RATE, expectation
             )
             self.s.metrics.observe("voicebot_stt_seconds", time.monotonic() - started)
@@ -324,6 +324,8 @@ class CallSession(TurnTaking):
 
     def _restart_no_input(self) -> None:
         self._cancel_no_input()
+        if self.state is None:
+            return
         timeout = self.engine.no_input_timeout(self.state)
         if timeout is None or self.ended:
             return

@@ -156,7 +156,8 @@ def _too_deep(text: str) -> YamlProblem | None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
-                    return YamlProblem(Mark(mark.line + 1, mark.column + 1),
+                    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+                    return YamlProblem(where,
                                        f"nested more than {MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
