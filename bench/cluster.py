@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -341,7 +342,12 @@ def main() -> None:
     parser.add_argument("--kill-at", type=float, default=25.0)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite docs/scaling.md's figures from the result file")
     args = parser.parse_args()
+    if args.render:
+        update_doc(json.loads(RESULT.read_text()))
+        return
     rng = random.Random(args.seed)
     corpus = Corpus.build()
     load_before = os.getloadavg()
@@ -443,6 +449,20 @@ def _summary(ms: list[float]) -> dict[str, Any]:
             "max": round(max(ms))}
 
 
+def _sizing(cpu_per_call_s: float, busy: float = 0.7, cores_per_worker: int = 2) -> str:
+    """Workers for a few fleet sizes, from the measured CPU per call-second: cores kept
+    `busy` (headroom for bursts of speech), plus one worker for a drain or a crash."""
+    rows = []
+    for calls in (50, 200, 500):
+        cores = math.ceil(calls * cpu_per_call_s / busy)
+        workers = math.ceil(cores / cores_per_worker) + 1
+        rows.append(f"{calls} calls: {workers} workers")
+    return (f"Sizing from this run's CPU figure, with cores kept {busy:.0%} busy, "
+            f"{cores_per_worker} cores per worker and one worker spare: " + "; ".join(rows)
+            + ". Check the reply latency at your own load before trusting it: the latency "
+            "budget, not the CPU, may bind first.")
+
+
 BEGIN, END = "<!-- bench/cluster.py:begin -->", "<!-- bench/cluster.py:end -->"
 
 
@@ -484,6 +504,8 @@ def update_doc(r: dict[str, Any]) -> None:
         f"{r['worker_cpu_s_per_call_s']} CPU-s, so at most ~"
         f"{int(1 / r['worker_cpu_s_per_call_s']) if r['worker_cpu_s_per_call_s'] else '?'} "
         f"such calls per fully busy core |",
+        "",
+        _sizing(r["worker_cpu_s_per_call_s"]),
         END,
     ]
     text = SCALING_DOC.read_text()

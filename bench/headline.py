@@ -1,118 +1,165 @@
-"""The four figures a stock pipecat bot sets on this kind of machine, measured for
-voicebot in one run, with the same offline Whisper model (tiny.en) and Piper voice:
+"""voicebot and a stock pipecat bot, on the same calls, in one run.
 
-| figure                                   | stock pipecat |
-| ---------------------------------------- | ------------- |
-| reply: caller stops -> bot's first audio  | ~800 ms       |
-| barge-in: caller starts -> bot stops      | 846 ms        |
-| CPU seconds per second of a talking call  | 0.14          |
-| memory growth per call                    | ~20 MB        |
+Each bot is started fresh for each kind of call (voicebot: `voicebot serve` with a bench
+flow; pipecat: bench/pipecat_bot/bot.py in its own pinned venv, the same Whisper tiny.en
+model and Piper joe voice), and called by the same simulated media server
+(bench/media_server.py: Ringover's wire for voicebot, Twilio Media Streams for pipecat)
+with the same callers (bench/callers.py). What is measured, and how, is in
+bench/scenarios.py and docs/benchmarks.md.
 
-Everything goes through the real server (`voicebot serve` in a subprocess) and the
-media-server simulator, with real recorded speech (Debian's asterisk prompts) sent as
-8 kHz PCMU RTP in real time. The simulator runs on the same 2 cores, so it takes CPU
-from the server: the figures are conservative.
+    .venv/bin/python -m bench.headline [--turns 3] [--json] [--check]
+    .venv/bin/python -m bench.headline --check --from docs/benchmarks/FILE.json
 
-    .venv/bin/python -m bench.headline [--turns 20] [--calls 10] [--tts piper]
+--json writes docs/benchmarks/<UTC date and time>.json (then run bench/report.py to
+regenerate the tables in docs/benchmarks.md and the figures in README.md). --check
+compares voicebot's figures with bench/budgets.yaml and exits 1 when one is over.
+The machine may be busy: the result file records its load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import datetime as dt
+import json
 import os
 import platform
+import signal
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from bench.barge_in import trials as barge_in_trials
-from bench.corpus import load_utterances, percentile
-from bench.server_stats import proc_sample
-from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
-from voicebot.testing.server import running_server
+import yaml
 
-HERE = Path(__file__).parent
-TURNS_FLOW = HERE / "flows" / "turns.yaml"
-LONG_FLOW = HERE / "flows" / "long_prompts.yaml"
+from bench import scenarios as sc
+from bench.callers import long_turns, voice_turns
+from bench.pipecat_bot.venv import PINS, ensure_venv, installed_version
 
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "benchmarks"
+BUDGETS = Path(__file__).with_name("budgets.yaml")
 
-def talking_call(srv: dict, utterances: list) -> tuple[list[float], float, float]:
-    """One call where the caller talks turn after turn. Returns reply latencies, server CPU
-    seconds per second of call, and the server's RSS at the end of the call (MB)."""
-    script: list = [WaitQuiet(0.5)]
-    for i, utt in enumerate(utterances):
-        script += [Silence(0.4), Speech(utt.pcm, f"u{i}"), WaitQuiet(0.5, timeout=8)]
-    pid = srv["process"].pid
-    before, t0 = proc_sample(pid), time.monotonic()
-    result = asyncio.run(simulate(srv["url"], script, timeout=15 * len(utterances) + 20,
-                                  linger=0))
-    after, t1 = proc_sample(pid), time.monotonic()
-    latencies = []
-    for i in range(len(utterances)):
-        last = result.marks[f"u{i}.end"]
-        replies = [r.at for r in result.of("streamAudio") if r.at > last]
-        if replies:
-            latencies.append(replies[0] - last)
-    return latencies, (after.cpu_s - before.cpu_s) / (t1 - t0), after.rss_mb
+# The line's noise level (dBFS) for each kind of call.
+LINES = {"quiet": -65.0, "noisy_45": -45.0, "noisy_35": -35.0}
+SCENARIOS = ("reply_cached", "reply_fresh", "noisy_45", "noisy_35", "cutoffs", "load8",
+             "barge_in", "echo")
 
 
-async def _concurrent(url: str, n: int, utterances: list, pid: int) -> float:
-    """n calls at once, each greeted and taking two turns; returns peak server RSS (MB)."""
-    peak = 0.0
-    stop = asyncio.Event()
-
-    async def watch() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, proc_sample(pid).rss_mb)
-            await asyncio.sleep(0.1)
-
-    def script(k: int) -> list:
-        a, b = utterances[k % len(utterances)], utterances[(k + 1) % len(utterances)]
-        return [Silence(0.1 * k), WaitQuiet(0.5), Speech(a.pcm), WaitQuiet(0.5, timeout=10),
-                Speech(b.pcm), WaitQuiet(0.5, timeout=10)]
-
-    watcher = asyncio.create_task(watch())
-    await asyncio.gather(*(simulate(url, script(k), timeout=60, linger=0) for k in range(n)))
-    stop.set()
-    await watcher
-    return peak
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
-def main() -> None:
+def git_commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                         text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    python = ensure_venv()
+    started = time.time()
+    load_before = os.getloadavg()
+    mixed = voice_turns(args.turns)
+    piper = voice_turns(3, voices=("piper",))
+    long = long_turns(args.long)
+    result: dict[str, Any] = {
+        "schema": 1,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git_commit": git_commit(),
+        "machine": {"host": socket.gethostname(), "cpu_model": cpu_model(),
+                    "cores": os.cpu_count(), "load_before": [round(x, 2) for x in load_before]},
+        "competitor": {"package": "pipecat-ai", "version": installed_version(python),
+                       "pins": PINS},
+        "callers": {"voices": sorted({t.voice for t in mixed}), "turns_per_voice": args.turns,
+                    "long_answers": len(long)},
+        "scenarios": {},
+    }
+    plan = [
+        ("reply_cached", "cached", lambda b: sc.reply_latency(b, mixed, LINES["quiet"])),
+        ("reply_fresh", "fresh", lambda b: sc.reply_latency(b, mixed, LINES["quiet"])),
+        ("noisy_45", "fresh", lambda b: sc.reply_latency(b, mixed, LINES["noisy_45"])),
+        ("noisy_35", "fresh", lambda b: sc.reply_latency(b, mixed, LINES["noisy_35"])),
+        ("cutoffs", "fresh", lambda b: sc.cutoffs(b, args.long)),
+        ("load8", "fresh", lambda b: sc.concurrent(b, args.calls, args.load_turns)),
+        ("barge_in", "long", lambda b: sc.barge_in(b, mixed)),
+        ("echo", "long", lambda b: sc.echo(b, piper)),
+    ]
+    assert [name for name, _, _ in plan] == list(SCENARIOS)
+    only = set(args.scenario or SCENARIOS)
+    for name, reply, measure in plan:
+        if name not in only:
+            continue
+        result["scenarios"][name] = {}
+        for bot in args.bots:
+            print(f"{name}: {bot} ...", file=sys.stderr, flush=True)
+            with sc.serving(bot, reply) as served:
+                figures = measure(served)
+            result["scenarios"][name][bot] = figures
+            print(f"{name}: {bot} {json.dumps(figures)}", flush=True)
+    result["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    result["machine"]["note"] = (
+        "measured on a shared machine; load averages above the core count mean other "
+        "work competed for the CPU during the run")
+    result["seconds"] = round(time.time() - started)
+    return result
+
+
+def over_budget(result: dict[str, Any], budgets: dict[str, Any]) -> list[str]:
+    """voicebot's figures over their budget, as 'scenario.path = value > budget'."""
+    over = []
+    for key, limit in budgets.items():
+        scenario, *path = key.split(".")
+        value: Any = result["scenarios"].get(scenario, {}).get("voicebot")
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            over.append(f"{key}: not measured (budget {limit})")
+        elif value > limit:
+            over.append(f"{key} = {value} > {limit}")
+    return over
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--calls", type=int, default=10, help="concurrent calls for memory")
-    parser.add_argument("--tts", default="piper")
+    parser.add_argument("--turns", type=int, default=3, help="utterances per caller voice")
+    parser.add_argument("--long", type=int, default=9, help="long multi-clause answers")
+    parser.add_argument("--calls", type=int, default=8, help="simultaneous calls (load8)")
+    parser.add_argument("--load-turns", type=int, default=3, help="turns per call (load8)")
+    parser.add_argument("--bots", nargs="+", default=list(sc.BOTS), choices=sc.BOTS)
+    parser.add_argument("--scenario", action="append", help="run only these (repeatable)")
+    parser.add_argument("--json", action="store_true", help="write docs/benchmarks/DATE.json")
+    parser.add_argument("--check", action="store_true", help="compare with bench/budgets.yaml")
+    parser.add_argument("--from", dest="source", type=Path,
+                        help="check this result file instead of running")
+    parser.add_argument("--budgets", type=Path, default=BUDGETS)
     args = parser.parse_args()
-    utterances = load_utterances(limit=args.turns)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.2f}; STT whisper tiny.en (bundled), "
-          f"TTS {args.tts}; {len(utterances)} real utterances")
-    overrides = {"tts": {"use": args.tts, "options": {}}}
-    with running_server(TURNS_FLOW, **overrides) as srv:
-        pid = srv["process"].pid
-        idle = proc_sample(pid).rss_mb
-        latencies, cpu_per_s, rss_in_call = talking_call(srv, utterances)
-        time.sleep(1.0)
-        base = proc_sample(pid).rss_mb
-        peak = asyncio.run(_concurrent(srv["url"], args.calls, utterances, pid))
-    with running_server(LONG_FLOW, **overrides) as srv:
-        breaks, missed = barge_in_trials(srv, utterances, per_call=10)
-    reply = [x * 1000 for x in latencies]
-    barge = [x * 1000 for x in breaks]
-    per_call_mb = max(0.0, peak - base) / args.calls
-    print(f"reply latency     p50 {percentile(reply, 50):5.0f} ms  p95 "
-          f"{percentile(reply, 95):5.0f} ms  (n={len(reply)})   pipecat ~800 ms")
-    print(f"barge-in -> break p50 {percentile(barge, 50):5.0f} ms  p95 "
-          f"{percentile(barge, 95):5.0f} ms  (n={len(barge)}, missed {missed})   pipecat 846 ms")
-    print(f"CPU per second of a talking call   {cpu_per_s:.3f} CPU-s/s   pipecat 0.14")
-    print(f"memory per call   {per_call_mb:.1f} MB  ({args.calls} concurrent calls: peak "
-          f"{peak:.0f} MB over {base:.0f} MB)   pipecat ~20 MB")
-    print(f"server RSS        idle {idle:.0f} MB, during a call {rss_in_call:.0f} MB "
-          f"(goal < 400 MB)")
+    # A SIGTERM unwinds like Ctrl-C, so the servers this run started are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.source:
+        result = json.loads(args.source.read_text())
+    else:
+        result = run(args)
+        if args.json:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            path = RESULTS / f"{result['date'].replace(':', '')}.json"
+            path.write_text(json.dumps(result, indent=1) + "\n")
+            print(f"wrote {path.relative_to(ROOT)}")
+    if args.check:
+        over = over_budget(result, yaml.safe_load(args.budgets.read_text()))
+        for line in over:
+            print(f"OVER BUDGET: {line}")
+        print("within budget" if not over else f"{len(over)} figure(s) over budget")
+        return 1 if over else 0
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

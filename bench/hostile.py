@@ -22,6 +22,8 @@ import json
 import multiprocessing
 import os
 import platform
+import random
+import re
 import resource
 import socket
 import time
@@ -36,7 +38,9 @@ import jwt
 import websockets
 
 from bench.server_stats import fetch_metrics, metric
+from voicebot.logs import UNSAFE_CHARS
 from voicebot.simulator import WaitFor, simulate
+from voicebot.telephony.rates import ACCEPTED_RATES
 from voicebot.testing.server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,6 +170,41 @@ EXOTIC = ["1", "0", "-8000", "abc", "249989", "1e9", "8000.5", "", "99999999999"
     str(r) for r in (8009, 8011, 9001, 11003, 12007, 13001, 17011, 19001, 21001, 23003, 29009,
                      31013, 37003, 41011, 43003, 46997, 47951)]  # in 8-48 kHz, coprime-ish
 ENCODINGS = ["bogus", "opus", "g729", "%00", "pcmu\x00", "l16;rate=1"]
+RNG = random.Random(1)  # --seed sets it: the generated half of every attack
+
+
+def generated_rates(n: int) -> list[Any]:
+    """Values a machine picks: any scale, any sign, any type a JSON field can hold."""
+    out: list[Any] = []
+    for _ in range(n):
+        kind = RNG.randrange(6)
+        if kind == 0:
+            out.append(RNG.randint(1, 10**RNG.randint(1, 12)))
+        elif kind == 1:
+            out.append(-RNG.randint(0, 10**6))
+        elif kind == 2:
+            out.append(RNG.choice([8000, 16000, 44100]) + RNG.randint(1, 999))
+        elif kind == 3:
+            out.append(RNG.uniform(0, 1e6))
+        elif kind == 4:
+            out.append("".join(RNG.choice("0123456789eE.-+ x") for _ in range(RNG.randint(0, 9))))
+        else:
+            out.append(RNG.choice([None, True, [], {}, [8000], {"rate": 8000}]))
+    return [v for v in out if v not in ACCEPTED_RATES and str(v).strip() not in
+            {str(r) for r in ACCEPTED_RATES}]
+
+
+def generated_text(n: int, base: str) -> list[str]:
+    """`base` with control characters, separators and surrogates spliced in."""
+    nasty = [chr(c) for c in (*range(0, 32), 127, *range(0x80, 0xA0), 0x2028, 0x2029, 0xD800,
+                                0xDFFF, 0x202E, 0xFEFF)]
+    out = []
+    for _ in range(n):
+        text = list(base)
+        for _ in range(RNG.randint(1, 6)):
+            text.insert(RNG.randrange(len(text) + 1), RNG.choice(nasty))
+        out.append("".join(text))
+    return out
 
 
 def attack_parameters(srv: dict[str, Any]) -> dict[str, Any]:
@@ -184,18 +223,32 @@ def attack_parameters(srv: dict[str, Any]) -> dict[str, Any]:
                 pass
             return ws.close_code
 
+    accepted: list[str] = []
+
+    async def attempt(codes: Counter[str], query: str | None, start: dict[str, Any] | None,
+                      value: Any) -> None:
+        code = await one(query, start)
+        codes[str(code)] += 1
+        if code is None:  # taken as a call: a spelling of an accepted value, or a hole
+            accepted.append(ascii(value))
+
     async def run() -> Counter[str]:
         codes: Counter[str] = Counter()
-        for value in EXOTIC:
-            codes[str(await one(f"sample_rate={value}", None))] += 1
-            codes[str(await one(None, {"event": "start", "sample_rate": value}))] += 1
-        for value in ENCODINGS:
-            codes[str(await one(f"encoding={urllib.request.quote(value)}", None))] += 1
-            codes[str(await one(None, {"event": "start", "encoding": value}))] += 1
+        rates: list[Any] = [*EXOTIC, *generated_rates(60)]
+        for value in rates:
+            if not isinstance(value, list | dict | bool) and value is not None:
+                quoted = urllib.request.quote(str(value))
+                await attempt(codes, f"sample_rate={quoted}", None, value)
+            await attempt(codes, None, {"event": "start", "sample_rate": value}, value)
+        for value in ENCODINGS + [e for e in generated_text(20, "pcmu") if e.strip() != "pcmu"]:
+            quoted = urllib.request.quote(value.encode("utf-8", "surrogatepass"))
+            await attempt(codes, f"encoding={quoted}", None, value)
+            await attempt(codes, None, {"event": "start", "encoding": value}, value)
         return codes
 
     codes = asyncio.run(run())
-    return {"attempts": sum(codes.values()), "close_codes": dict(codes)}
+    return {"attempts": sum(codes.values()), "close_codes": dict(codes),
+            "taken_as_calls": accepted}
 
 
 def _flood_worker(host: str, port: int, count: int, hold_s: float, queue: Any) -> None:
@@ -322,19 +375,20 @@ def attack_key_flood(srv: dict[str, Any], presses: int = 20) -> dict[str, Any]:
     return asyncio.run(run())
 
 
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S+ \[")
 FORGED = "2026-01-01 00:00:00,000 INFO voicebot.app [admin] FORGED: token accepted for root"
 
 
 def attack_log_injection(srv: dict[str, Any]) -> dict[str, Any]:
     ids = ["a\n" + FORGED, "b\r" + FORGED, "\x1b[2J\x1b[H" + FORGED, "\x07\x00\x08" + FORGED,
-           "\u2028" + FORGED, "\\ud800"]
+           "\u2028" + FORGED, "\ud800", *generated_text(30, "x\n" + FORGED)]
 
     async def run() -> None:
         url = srv["url"] + f"?token={MEDIA_TOKEN}"
         for call_id in ids:
             async with websockets.connect(url) as ws:
-                start = json.dumps({"event": "start", "call_id": call_id})
-                await ws.send(start.replace("\\\\ud800", "\\ud800"))
+                # json.dumps writes a lone surrogate as \\udXXX: valid JSON, no UTF-8.
+                await ws.send(json.dumps({"event": "start", "call_id": call_id}))
                 for _ in range(10):
                     await ws.send(b"\xff" * 160)
                     await asyncio.sleep(0.02)
@@ -344,7 +398,10 @@ def attack_log_injection(srv: dict[str, Any]) -> dict[str, Any]:
     text = srv["log"].read_text(errors="replace")
     return {"call_ids": len(ids),
             "forged_lines": sum(line.startswith(FORGED[:30]) for line in text.splitlines()),
-            "control_bytes_in_log": sum(text.count(c) for c in "\x1b\x07\x00\x08\r\u2028")}
+            "lines_not_from_the_logger": sum(
+                not LOG_LINE.match(line) and not line.startswith("voicebot: serving")
+                for line in text.splitlines()),
+            "unsafe_chars_in_log": len(UNSAFE_CHARS.findall(text.replace("\n", "")))}
 
 
 def _post(http: str, body: bytes, headers: dict[str, str]) -> int:
@@ -403,10 +460,10 @@ def attack_nested_and_replayed(srv: dict[str, Any]) -> dict[str, Any]:
     http = srv["http"]
     headers = {"Content-Type": "application/json"}
     nested_statuses: Counter[int] = Counter()
-    for depth in range(300, 420, 20):
+    for depth in [*range(300, 420, 20), *(RNG.randint(33, 900) for _ in range(10))]:
         value: Any = "x"
         for _ in range(depth):
-            value = {"n": value}
+            value = {"n": value} if RNG.random() < 0.5 else [value]
         body = _event(f"deep-{depth}", extra=value)
         token = _sign({"payload": body})
         nested_statuses[_post(http, json.dumps(body).encode(),
@@ -422,7 +479,13 @@ def attack_nested_and_replayed(srv: dict[str, Any]) -> dict[str, Any]:
     replays: Counter[int] = Counter(
         _post(http, json.dumps({**envelope, "nonce": i}).encode(),
               {**headers, "X-Ringover-Webhook-Signature": token}) for i in range(1000))
-    return {"nested_300_400": dict(nested_statuses), "get_calls_after": calls_status,
+    extra_keys = ["nonce", "attempt2", "_", "data2", "Event", "event ", "\u00e9", "timestamp2"]
+    for i in range(200):
+        key = RNG.choice(extra_keys)
+        value = RNG.choice([i, str(i), None, [i], {"n": i}])
+        replays[_post(http, json.dumps({**envelope, key: value}).encode(),
+                      {**headers, "X-Ringover-Webhook-Signature": token})] += 1
+    return {"nested_33_900": dict(nested_statuses), "get_calls_after": calls_status,
             "envelope_first": first, "replays_with_nonce": dict(replays)}
 
 
@@ -438,13 +501,45 @@ def machine() -> dict[str, Any]:
             "loadavg": [round(x, 2) for x in os.getloadavg()]}
 
 
+def render(report: dict[str, Any]) -> str:
+    """The markdown table docs/benchmarks.md shows, from a result file."""
+    m = report["machine_before"]
+    lines = [
+        f"Measured on {m['cpu']}, {m['cpus']} CPUs, `ulimit -n` {m['ulimit_n']}, load average "
+        f"{m['loadavg'][0]} before and {report['machine_after']['loadavg'][0]} after (a shared "
+        f"machine: other work ran beside it), default limits; flood of {report['flood']:,} "
+        f"connections held {report['hold_s']:g} s.",
+        "",
+        "| attack | legitimate calls answered (first audio, s) | /healthz during | "
+        "server peak RSS (before) | what the attacker got |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        audio = ", ".join("—" if a is None else f"{a:.2f}" for a in r["legit_first_audio_s"])
+        health = ", ".join(f"{k}×{v}" if k != "0" else f"no answer×{v}"
+                           for k, v in r["healthz_during"].items())
+        got = {k: v for k, v in r.items() if k not in _SHOWN | {
+            "healthz_during", "alive", "counters", "legit_calls_answered"}}
+        got.update({k.removeprefix("voicebot_"): int(v) for k, v in r["counters"].items()})
+        detail = "; ".join(f"{k}: {v}" for k, v in got.items()) or "—"
+        lines.append(f"| {r['attack']} | {r['legit_calls_answered']} ({audio}) | {health} | "
+                     f"{r['peak_rss_mb']:.0f} MB ({r['rss_before_mb']:.0f}) | {detail} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flood", type=int, default=20000, help="silent connections")
     parser.add_argument("--hold", type=float, default=20.0, help="seconds the flood is held")
     parser.add_argument("--only", nargs="*", help="run only these attacks (and no file)")
+    parser.add_argument("--seed", type=int, default=1, help="for the generated inputs")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "hostile.json"))
+    parser.add_argument("--render", metavar="FILE", help="print FILE's results as markdown")
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(Path(args.render).read_text())))
+        return
+    RNG.seed(args.seed)
     before = machine()
     print(f"machine: {before['cpu']}, {before['cpus']} CPUs, ulimit -n {before['ulimit_n']}, "
           f"load average {before['loadavg']} (a shared machine: other work runs beside this)")
@@ -473,6 +568,7 @@ def main() -> None:
         return
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    print(render(report))
     print(f"wrote {args.out}")
 
 

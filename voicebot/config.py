@@ -291,14 +291,13 @@ def load_config(path: str | Path | None, environ: dict[str, str] | None = None) 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     """The keys the config schema allows at `loc` (for "did you mean")."""
-    model: Any = Config
+    model: type[BaseModel] = Config
     for part in loc:
-        field = (model.model_fields.get(str(part))
-                 if isinstance(model, type) and issubclass(model, BaseModel) else None)
-        if field is None or not (isinstance(field.annotation, type)
-                                 and issubclass(field.annotation, BaseModel)):
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
-        model = field.annotation
+        model = annotation
     return list(model.model_fields)
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from voicebot.config import Config, ConfigError, load_config
-from voicebot.flow.tools import chat_main, graph_main, test_main, validate_main
+from voicebot.flow.tools import Explainer, chat_main, graph_main, test_main, validate_main
 from voicebot.plugins.base import NLU
+from voicebot.plugins.nlu_explain import explain
 from voicebot.plugins.registry import PluginConfigError, PluginRegistry
 from voicebot.types import Expectation, NLUFunction, NLUResult
 
@@ -61,30 +62,41 @@ def as_function(plugin: NLU) -> NLUFunction:
     return run
 
 
-def _with_nlu(args: argparse.Namespace) -> tuple[Config, NLUFunction] | int:
+def _with_nlu(args: argparse.Namespace) -> tuple[Config, NLU] | int:
     try:
         config = read_config(args.config)
-        return config, as_function(configured_nlu(config, args.nlu))
+        return config, configured_nlu(config, args.nlu)
     except (ConfigError, PluginConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def explainer(plugin: NLU) -> Explainer:
+    def lines(text: str, expectation: Expectation) -> list[str]:
+        reasons = explain(plugin, text, expectation)
+        if not reasons:
+            return [f"(the {plugin.name} NLU does not explain itself)"]
+        return [f"{r.intent:<16} {r.score:.3f}  {r.why}" for r in reasons]
+
+    return lines
 
 
 def chat_command(args: argparse.Namespace) -> int:
     found = _with_nlu(args)
     if isinstance(found, int):
         return found
-    config, nlu = found
+    config, plugin = found
     flow = args.flow or config.resolve(config.flow)
-    return chat_main(flow, nlu)
+    return chat_main(flow, as_function(plugin),
+                     explainer=explainer(plugin) if args.explain else None, now=args.now)
 
 
 def test_command(args: argparse.Namespace) -> int:
     found = _with_nlu(args)
     if isinstance(found, int):
         return found
-    _config, nlu = found
-    return test_main(args.paths, nlu)
+    _config, plugin = found
+    return test_main(args.paths, as_function(plugin))
 
 
 def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -99,6 +111,10 @@ def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # typ
     p.add_argument("flow", nargs="?", default=None, help="flow file (default: the config's)")
     p.add_argument("--config", default=None, help=config_help)
     p.add_argument("--nlu", default=None, help=nlu_help)
+    p.add_argument("--explain", action="store_true",
+                   help="show the top intents, their scores and the example or rule behind each")
+    p.add_argument("--now", default=None, metavar="TIME",
+                   help="fix the flow's clock, e.g. 2026-12-24T18:30 (in the flow's time zone)")
     p.set_defaults(func=chat_command)
 
     p = subparsers.add_parser("test", help="run conversation tests")

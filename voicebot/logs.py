@@ -26,7 +26,7 @@ call_id_var: ContextVar[str] = ContextVar("call_id", default="-")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(call_id)s] %(message)s"
 
 # C0 controls, DEL, C1 controls, lone surrogates, and the Unicode line/paragraph separators.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # A credential in a query string or form: token=..., key=..., api_key=..., signature=...
 _SECRET = re.compile(
     r"(?i)((?:^|[?&;\s\"'])(?:token|access_token|api_key|apikey|key|secret|password|signature)=)"
@@ -42,7 +42,7 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def escape(text: str) -> str:
     """`text` on one line, printable: control characters shown as \\xNN escapes."""
-    return _UNSAFE.sub(_escape_char, text)
+    return UNSAFE_CHARS.sub(_escape_char, text)
 
 
 def redact(text: str) -> str:

@@ -39,7 +39,7 @@ async def worker(shared: tuple[str, str], name: str, **kw: Any
     url, prefix = shared
     store = CallStore(url)
     reg = ClusterRegistry(store, REDIS_URL, worker_id=name, key_prefix=prefix,
-                          heartbeat_s=0.2, worker_ttl_s=1.0, sweep_s=0.2, **kw)
+                          heartbeat_s=0.2, worker_ttl_s=2.0, sweep_s=0.2, **kw)
     await reg.start()
     try:
         yield reg
@@ -110,7 +110,7 @@ def test_a_silent_worker_has_only_its_calls_closed_as_failed(shared) -> None:
             await a.store.open_call("on-a", {})  # type: ignore[union-attr]
             b = ClusterRegistry(a.store, REDIS_URL, worker_id="b",
                                 key_prefix=a.directory.prefix, heartbeat_s=0.2,
-                                worker_ttl_s=1.0, sweep_s=0.2)
+                                worker_ttl_s=2.0, sweep_s=0.2)
             await b.start()
             for call_id in ("on-b-1", "on-b-2"):
                 await b.claim(call_id)
@@ -167,7 +167,7 @@ def test_a_worker_presumed_dead_reclaims_its_calls_and_reopens_their_records(sha
 
 
 def test_a_busy_event_loop_does_not_make_a_live_worker_look_dead(shared) -> None:
-    """The heartbeat has its own thread: a loop blocked for longer than the TTL (1 s
+    """The heartbeat has its own thread: a loop blocked for longer than the TTL (2 s
     here) does not get this worker's calls swept by the other."""
 
     async def run() -> dict | None:
@@ -176,7 +176,7 @@ def test_a_busy_event_loop_does_not_make_a_live_worker_look_dead(shared) -> None
             b.attach("c5", Sink("c5"))
             await a.store.open_call("c5", {})  # type: ignore[union-attr]
             # Blocks the loop both share, as a CPU-starved worker's would be blocked.
-            time.sleep(2.5)  # noqa: ASYNC251
+            time.sleep(3.5)  # noqa: ASYNC251
             await asyncio.sleep(1.0)  # A's sweeper gets its turn
             return await a.store.aget_call("c5")  # type: ignore[union-attr]
 
@@ -197,7 +197,7 @@ def test_a_delivery_acknowledged_by_a_dying_worker_is_applied_by_the_other(share
             store_b = CallStore(shared[0])
             store_b.worker = "b"
             b = ClusterRegistry(store_b, REDIS_URL, worker_id="b", key_prefix=shared[1],
-                                heartbeat_s=0.2, worker_ttl_s=1.0, sweep_s=0.2)
+                                heartbeat_s=0.2, worker_ttl_s=2.0, sweep_s=0.2)
             await b.start()
             assert await store_b.record_webhook("k6", resource="call", event="answered",
                                                 call_id="c6", attempt=1, known=True, body=body)
@@ -216,6 +216,24 @@ def test_a_delivery_acknowledged_by_a_dying_worker_is_applied_by_the_other(share
     assert sink.got == ["answered"]
     assert [e["kind"] for e in record["events"]].count("webhook:answered") == 1
     assert left == []
+
+
+def test_webhooks_waiting_for_a_worker_are_bounded_like_in_one_process(shared) -> None:
+    async def run() -> tuple[list, list, list, int]:
+        async with worker(shared, "a", max_pending_calls=2, max_events_per_call=2) as a:
+            for call_id in ("w1", "w2", "w3"):  # w1, the oldest, is forgotten for w3
+                await a.on_webhook("ringing", call_id, {"call_id": call_id})
+            for _ in range(3):  # the third is one too many for one call
+                await a.on_webhook("ringing", "w2", {"call_id": "w2"})
+            got = []
+            for call_id in ("w1", "w2", "w3"):
+                await a.claim(call_id)
+                got.append([n for n, _ in a.attach(call_id, Sink(call_id))])
+            return got[0], got[1], got[2], a.dropped_events
+
+    w1, w2, w3, dropped = asyncio.run(run())
+    assert w1 == [] and w2 == ["ringing", "ringing"] and w3 == ["ringing"]
+    assert dropped == 2
 
 
 async def _true(value: bool) -> bool:

@@ -128,6 +128,13 @@ def test_call_from_the_browser_then_read_it_in_the_console(server: dict, browser
     expect(row).to_be_visible(timeout=15_000)
     expect(row).to_contain_text("transfer")
     _shot(page, "console-calls.png")
+    # Search: this call ended in a transfer, not a hang-up.
+    page.select_option("select[name=outcome]", "hangup")
+    page.click("form.search button")
+    expect(page.locator(f'tr[data-call="{call_id}"]')).to_have_count(0)
+    page.select_option("select[name=outcome]", "transfer")
+    page.click("form.search button")
+    expect(page.locator(f'tr[data-call="{call_id}"]')).to_have_count(1)
 
     page.goto(f"{http}/console#call/{call_id}")
     said = page.locator(".turn .said").first

@@ -4,8 +4,11 @@ call live on worker B, over real connections, with real audio at real-time pace.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,8 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
+import websockets
 
 from tests.webhooks.webhook_helpers import KEY, call_event, post_signed
 from voicebot.simulator import Silence, Speech, WaitFor, WaitQuiet, simulate
@@ -130,3 +135,61 @@ def test_a_worker_killed_mid_call_has_its_call_closed_as_failed_by_the_other() -
                          within_s=30.0)
     assert rec["close_reason"] == "failed:worker_lost", rec
     assert "worker_lost" in [e["kind"] for e in rec["events"]]
+
+
+def test_a_draining_worker_refuses_new_calls_and_finishes_its_live_one() -> None:
+    """SIGTERM on worker B mid-call: its /readyz turns 503 (the load balancer moves on)
+    and new media is refused, while its live call goes on and still gets its webhooks
+    through worker A; when that call ends B leaves the directory and exits cleanly."""
+    with postgres_schema() as pg, redis_prefix() as prefix:
+        cluster = {"redis_url": REDIS_URL, "key_prefix": prefix}
+        with running_server(FLOW, webhooks={"key": KEY}, store={"url": pg},
+                            cluster=dict(cluster, worker_id="stays")) as a, \
+             running_server(FLOW, webhooks={"key": KEY}, store={"url": pg},
+                            cluster=dict(cluster, worker_id="drains"),
+                            server={"shutdown_grace_s": 60}) as b:
+            call_id = "cluster-drain"
+
+            async def drain_mid_call() -> tuple[Any, int, Any]:
+                task = asyncio.create_task(simulate(
+                    b["url"], [WaitFor("streamAudio", after=1.0), Silence(30)], timeout=45,
+                    start_message={"event": "start", "call_id": call_id}))
+                await asyncio.sleep(2.0)
+                b["process"].send_signal(signal.SIGTERM)
+                ready = await asyncio.to_thread(wait_status, b["http"] + "/readyz", 503)
+                refused = await close_code(b["url"])
+                await asyncio.sleep(1.0)  # the live call goes on through the drain
+                await asyncio.to_thread(post_signed, a["http"],
+                                        call_event("hangup", call_id=call_id))
+                return await task, ready, refused
+
+            result, ready, refused = asyncio.run(drain_mid_call())
+            exit_code = b["process"].wait(30)
+            rec = record(pg, call_id, until=lambda r: r["closed_at"] is not None)
+            left = redis.Redis.from_url(REDIS_URL).sismember(prefix + "workers", "drains")
+    assert ready == 503 and refused == 1013  # "try again later": the media server moves on
+    assert result.closed_by_server and rec["close_reason"] != "failed:worker_lost"
+    assert "webhook:hangup" in [e["kind"] for e in rec["events"]]
+    # uvicorn re-raises the SIGTERM it caught once it has shut down (tests/faults too).
+    assert exit_code in (0, -signal.SIGTERM) and not left
+
+
+async def close_code(url: str) -> int | None:
+    async with websockets.connect(url) as ws:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+        await ws.wait_closed()
+        return ws.close_code
+
+
+def wait_status(url: str, status: int, within_s: float = 10.0) -> int:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                got = r.status
+        except urllib.error.HTTPError as exc:
+            got = exc.code
+        if got == status or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)

@@ -12,7 +12,9 @@ from voicebot.flow.events import Dtmf, Event, NoInput, UserInput
 from voicebot.flow.loader import Flow, load_flow
 from voicebot.plugins.nlu_examples import ExamplesNLU
 
-# The NLU the flows are understood with in these tests: the server's default plugin.
+# The NLU these tests understand flows with: the word matcher (no model to load). The
+# shipped config.yaml uses embeddings; tests/flow/test_chat_test_serve_agree.py runs the
+# example flows' conversation tests under it.
 understand = ExamplesNLU().parse
 
 MINIMAL = """\

@@ -25,11 +25,12 @@ import pytest
 from voicebot.call.services import Services
 from voicebot.cli import main as voicebot_main
 from voicebot.config import Config, load_config
-from voicebot.flow.convtest import Case, load_tests, run_case
+from voicebot.flow.clock import parse_moment
+from voicebot.flow.convtest import Case, case_engine, load_tests, run_case
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
 from voicebot.flow.loader import load_flow
-from voicebot.flow.tools import chat_main, describe
+from voicebot.flow.tools import chat_main, describe, understanding
 from voicebot.flow_cli import as_function, configured_nlu
 from voicebot.plugins.base import call_plugin
 from voicebot.types import Expectation, NLUFunction, NLUResult
@@ -84,6 +85,8 @@ def chat_lines(case: Case) -> list[str]:
     """The case's turns as a person types them into `voicebot chat`."""
     lines = []
     for turn in case.turns:
+        if turn.now is not None:
+            lines.append(f"/now {turn.now}")
         if turn.user is not None:
             assert turn.user.strip() and turn.user[0] not in "#/", turn.user
             lines.append(turn.user)
@@ -102,6 +105,7 @@ def chat_lines(case: Case) -> list[str]:
 async def transcript(engine: FlowEngine, case: Case, nlu: AsyncNLU) -> list[str]:
     """What `voicebot chat` prints for the case's turns, understanding speech with `nlu`."""
     out: list[str] = []
+    engine, clock = case_engine(engine, case)
 
     def show(ended: bool, reason: str | None, state: str, actions: list[Any]) -> None:
         out.extend(f"  {describe(action)}" for action in actions)
@@ -110,11 +114,13 @@ async def transcript(engine: FlowEngine, case: Case, nlu: AsyncNLU) -> list[str]
     state, actions = engine.start(case.call or CHAT_CALL)
     show(state.ended, state.end_reason, state.state, actions)
     for turn in case.turns:
+        if turn.now is not None and clock is not None:
+            clock.moment = parse_moment(turn.now, engine.flow.timezone)
+            out.append(f"  (clock: {clock.moment.isoformat(timespec='minutes')})")
         event: Event
         if turn.user is not None:
             result = await nlu(turn.user, engine.expectation(state))
-            if result.intent:
-                out.append(f"  (intent {result.intent} {result.confidence:.2f})")
+            out.append("  " + understanding(result, engine.flow.defaults.min_confidence))
             event = UserInput(result)
         elif turn.dtmf is not None:
             event = Dtmf(str(turn.dtmf))
@@ -132,7 +138,8 @@ async def transcript(engine: FlowEngine, case: Case, nlu: AsyncNLU) -> list[str]
 def chat_transcript(flow: Path, case: Case, nlu: NLUFunction) -> list[str]:
     typed = io.StringIO("".join(f"{line}\n" for line in chat_lines(case)))
     out = io.StringIO()
-    assert chat_main(flow, nlu, typed, out, call=case.call or CHAT_CALL) == 0
+    now = None if case.now is None else str(case.now)
+    assert chat_main(flow, nlu, typed, out, call=case.call or CHAT_CALL, now=now) == 0
     return out.getvalue().splitlines()[1:]  # after the help line
 
 

@@ -73,3 +73,15 @@ def test_a_real_answer_is_not_a_backchannel() -> None:
 def test_spell_pairs_reads_numbers_as_french_callers_give_them() -> None:
     assert spell_pairs("0612345678") == "06 12 34 56 78"
     assert spell_pairs("12345") == "1 23 45"
+
+
+@pytest.mark.parametrize("said", ["je voudrais un rendez-vous", "une personne s'il vous plaît",
+                                  "j'ai un numéro client"])
+def test_the_article_un_is_not_the_number_one(said: str) -> None:
+    assert find_digits(words(said)) is None
+
+
+def test_un_among_numbers_is_one() -> None:
+    assert find_digits(words("un, deux, trois")) == "123"
+    assert find_digits(words("zéro un quarante-cinq")) == "0145"
+    assert find_number(words("vingt et un")) == 21

@@ -67,7 +67,7 @@ def test_a_missing_model_file_is_a_clear_error(tmp_path: Path, encoder: str) -> 
         plugin.load()
 
 
-CLINIC = ROOT / "bench" / "data" / "domains" / "clinic.flow.yaml"
+CLINIC = ROOT / "flows" / "clinic.yaml"
 PIZZA = ROOT / "bench" / "data" / "domains" / "pizza.flow.yaml"
 
 
@@ -84,3 +84,42 @@ def test_issue_14_callers_as_text(flow: Path, text: str, intent: str | None) -> 
     plugin = EmbeddingsNLU()  # the default: e5
     expectation = FlowEngine(load_flow(flow)).expectation(CallState(state="menu"))
     assert plugin.parse(text, expectation).intent == intent
+
+
+@pytest.mark.parametrize("state, text, slot, value", [
+    ("quantity", " Just a couple.", "pizzas", 2),
+    ("quantity", " Half a dozen.", "pizzas", 6),
+    ("confirm", " Uh-huh.", "confirmed", True),
+    ("confirm", " Sounds good.", "confirmed", True),
+    ("confirm", " Not really.", "confirmed", False),
+])
+def test_a_bare_slot_answer_is_the_slot_not_a_nearby_intent(
+    state: str, text: str, slot: str, value: object
+) -> None:
+    plugin = EmbeddingsNLU()
+    expectation = FlowEngine(load_flow(PIZZA)).expectation(CallState(state=state))
+    result = plugin.parse(text, expectation)
+    assert result.intent is None and result.entities[slot] == value
+
+
+@pytest.mark.parametrize("text", ["x" * 10_000, "word " * 3_000, "😀 🎉", "\x00\x01abc", ""],
+                         ids=["one-huge-word", "3000-words", "emoji", "control", "empty"])
+def test_any_text_is_a_well_formed_answer_at_the_cost_of_a_short_one(
+    nlu: EmbeddingsNLU, text: str
+) -> None:
+    # A huge transcript is cut before the encoder, so it costs what a sentence costs:
+    # checked by what the encoder was given, not by a clock.
+    seen: list[list[str]] = []
+    embed = nlu.embed
+
+    def spy(texts: list[str]) -> np.ndarray:
+        seen.append(texts)
+        return embed(texts)
+
+    nlu.embed = spy  # type: ignore[method-assign]
+    try:
+        result = nlu.parse(text, STATE)
+    finally:
+        del nlu.embed
+    assert result.intent is None and 0.0 <= result.confidence <= 1.0
+    assert all(len(t) <= 8 * nlu.options.max_tokens for batch in seen for t in batch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,3 +215,21 @@ def test_live_streams_are_capped(open_console) -> None:
         for ctx in held:
             ctx.__exit__(None, None, None)
     assert feed.subscribers == 0
+
+
+def test_the_pages_need_nothing_from_elsewhere_and_ship_in_the_package() -> None:
+    """No CDN: every script, style and module the pages load is served by voicebot, and
+    every file of the folder is package data (pyproject.toml), so a wheel has them."""
+    folder = ROOT / "voicebot" / "web" / "console"
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["voicebot.web"]
+    for path in folder.iterdir():
+        assert any(path.match(p.removeprefix("console/")) for p in patterns), path.name
+        text = path.read_text()
+        # Loads are by absolute path on this server, or relative module imports.
+        assert not re.search(r"""(src|href)=["'](https?:)?//""", text), path.name
+        assert not re.search(r"""(import|from)\s*\(?\s*["']https?:""", text), path.name
+        for ref in re.findall(r"""(?:src|href)=["'](/console/static/[^"']+)""", text):
+            assert (folder / ref.removeprefix("/console/static/")).is_file(), ref
+        for module in re.findall(r"""from ["']\./([^"']+)["']""", text):
+            assert (folder / module).is_file(), module

@@ -190,7 +190,10 @@ class ClusterRegistry(CallRegistry):
         if self.store is not None:
             # A survivor closed these records as failed; the calls went on here.
             for call_id in calls:
-                await self.store.reopen_call(call_id, WORKER_LOST, {"worker": self.worker})
+                try:
+                    await self.store.reopen_call(call_id, WORKER_LOST, {"worker": self.worker})
+                except Exception as exc:  # nobody awaits this task: say it here
+                    log.error("call %s: could not reopen its record: %r", call_id, exc)
 
     # -- the media side --------------------------------------------------------------
 
@@ -229,7 +232,7 @@ class ClusterRegistry(CallRegistry):
         try:
             routed = await self.directory.route(
                 name, call_id, data, max_pending=self.max_events_per_call,
-                pending_ttl_s=self.max_pending_age_s)
+                pending_ttl_s=self.max_pending_age_s, max_waiting_calls=self.max_pending_calls)
         except (RedisError, OSError) as exc:
             log.error("call %s: directory unreachable, keeping webhook %s here: %r",
                       call_id, name, exc)

@@ -9,6 +9,8 @@ Keys, under a prefix (cluster.key_prefix):
   inbox:<worker>   stream of webhooks other workers routed to it
   pending:<call>   list of webhooks for a call no worker holds yet; expires like the
                    in-process registry's pending webhooks
+  waiting          sorted set of the calls with pending webhooks, by first arrival: the
+                   oldest is forgotten when more than max_pending_calls wait
 
 The two steps that race (a webhook looking for its call's worker, a worker claiming the
 call) are each one Lua script, so Redis runs them one after the other: a webhook either
@@ -26,8 +28,11 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-# KEYS: calls, pending:<call>. ARGV: prefix, call id, event, max pending, pending ttl ms.
-# Returns the worker that took the event, "" if it waits in pending, nil if pending is full.
+# KEYS: calls, pending:<call>, waiting. ARGV: prefix, call id, event, max events per call,
+# pending ttl ms, max waiting calls. Returns the worker that took the event, "" if it
+# waits in pending, nil if that call already has too many waiting. As in the in-process
+# registry, waiting is bounded in age and in calls: the oldest waiting call is forgotten
+# to make room (`waiting` orders them by first webhook, on Redis's own clock).
 _ROUTE = """
 local owner = redis.call('HGET', KEYS[1], ARGV[2])
 if owner and redis.call('EXISTS', ARGV[1] .. 'alive:' .. owner) == 1 then
@@ -37,18 +42,29 @@ end
 if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[4]) then
   return nil
 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))
+if not redis.call('ZSCORE', KEYS[3], ARGV[2]) then
+  while redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) do
+    local oldest = redis.call('ZPOPMIN', KEYS[3])
+    redis.call('DEL', ARGV[1] .. 'pending:' .. oldest[1])
+  end
+  redis.call('ZADD', KEYS[3], now, ARGV[2])
+end
 redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return ''
 """
 
-# KEYS: calls, wcalls:<worker>, pending:<call>. ARGV: call id, worker.
+# KEYS: calls, wcalls:<worker>, pending:<call>, waiting. ARGV: call id, worker.
 # Returns the webhooks that waited for the call, oldest first; they are removed.
 _CLAIM = """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
 local events = redis.call('LRANGE', KEYS[3], 0, -1)
 redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
 return events
 """
 
@@ -147,11 +163,11 @@ class Directory:
     # -- calls -----------------------------------------------------------------------
 
     async def route(self, name: str, call_id: str, data: dict[str, Any], *,
-                    max_pending: int, pending_ttl_s: float) -> Routed:
+                    max_pending: int, pending_ttl_s: float, max_waiting_calls: int) -> Routed:
         worker = await self._route(
-            keys=[self.key("calls"), self.key("pending", call_id)],
+            keys=[self.key("calls"), self.key("pending", call_id), self.key("waiting")],
             args=[self.prefix, call_id, encode(name, call_id, data), max_pending,
-                  int(pending_ttl_s * 1000)],
+                  int(pending_ttl_s * 1000), max_waiting_calls],
         )
         if worker is None:
             return Routed(None, dropped=True)
@@ -160,7 +176,8 @@ class Directory:
 
     async def claim(self, call_id: str) -> list[tuple[str, dict[str, Any]]]:
         raw = await self._claim(
-            keys=[self.key("calls"), self.key("wcalls", self.worker), self.key("pending", call_id)],
+            keys=[self.key("calls"), self.key("wcalls", self.worker), self.key("pending", call_id),
+                  self.key("waiting")],
             args=[call_id, self.worker],
         )
         events = [decode(r) for r in raw]

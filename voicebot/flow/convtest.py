@@ -10,6 +10,9 @@
             actions: [say, transfer]
             transfer: "+33123456789"
 
+`now: 2026-12-24T18:30` (on the file, a case, or a turn) fixes the clock the engine reads,
+as a wall-clock time in the flow's time zone, so a test of opening hours is exact.
+
 They run on the pure engine with the NLU they are given (`voicebot test` builds the one
 config.yaml names, as `voicebot serve` does), so they are exact and fast, and CI reads the
 exit code.
@@ -18,12 +21,21 @@ exit code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.clock import FixedClock, parse_moment, system_clock
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
 from voicebot.flow.loader import load_flow
@@ -33,6 +45,13 @@ from voicebot.types import NLUFunction
 
 ACTION_KINDS: dict[type, str] = {Say: "say", Play: "play", Transfer: "transfer",
                                  SendDigits: "digits", Hangup: "hangup", Break: "break"}
+
+
+def _valid_now(value: Any) -> Any:
+    """Refuse a bad `now:` when the file loads, with its line, not mid-run."""
+    if value is not None:
+        parse_moment(value, "UTC")
+    return value
 
 
 class Expect(BaseModel):
@@ -56,6 +75,8 @@ class Turn(Expect):
     silence: bool = False
     error: str | None = None  # a plugin failure of this kind (TurnFailed)
     webhook: str | None = None
+    now: str | datetime | None = None  # the clock from this turn on
+    _now = field_validator("now")(_valid_now)
 
     @model_validator(mode="after")
     def _one_input(self) -> Turn:
@@ -71,6 +92,8 @@ class Case(BaseModel):
 
     name: str
     call: dict[str, Any] = {}
+    now: str | datetime | None = None  # the clock at the start of the call
+    _now = field_validator("now")(_valid_now)
     greeting: Expect | None = None
     turns: list[Turn] = []
 
@@ -79,7 +102,16 @@ class TestFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     flow: str
+    now: str | datetime | None = None  # every case's clock, unless the case sets its own
+    _now = field_validator("now")(_valid_now)
     tests: list[Case] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_now(self) -> TestFile:
+        for case in self.tests:
+            if case.now is None:
+                case.now = self.now
+        return self
 
 
 @dataclass
@@ -142,12 +174,25 @@ def _event(turn: Turn, engine: FlowEngine, state: CallState, nlu: NLUFunction) -
     return NoInput()
 
 
+def case_engine(engine: FlowEngine, case: Case) -> tuple[FlowEngine, FixedClock | None]:
+    """The engine to run `case` on: `engine` itself, or one on a clock fixed at the case's
+    `now` when the case (or one of its turns) sets the time."""
+    if case.now is None and all(turn.now is None for turn in case.turns):
+        return engine, None
+    zone = engine.flow.timezone
+    clock = FixedClock(system_clock() if case.now is None else parse_moment(case.now, zone))
+    return FlowEngine(engine.flow, clock), clock
+
+
 def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction) -> CaseResult:
     failures: list[str] = []
+    engine, clock = case_engine(engine, case)
     state, actions = engine.start(case.call)
     if case.greeting is not None:
         failures += [f"greeting: {p}" for p in check(case.greeting, state, actions)]
     for index, turn in enumerate(case.turns, start=1):
+        if turn.now is not None and clock is not None:
+            clock.moment = parse_moment(turn.now, engine.flow.timezone)
         state, actions = engine.step(state, _event(turn, engine, state, nlu))
         failures += [f"turn {index}: {p}" for p in check(turn, state, actions)]
     return CaseResult(case.name, failures)

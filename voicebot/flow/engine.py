@@ -1,8 +1,8 @@
 """The pure flow engine: (call state, event) -> (new call state, actions).
 
-No I/O, no clock, no randomness that is not derived from the state, so a conversation
-replays exactly. The call session executes the actions and turns silence, speech and keys
-into events.
+No I/O, no wall clock (time comes from the injected clock, read once per step), no
+randomness that is not derived from the state, so a conversation replays exactly. The call
+session executes the actions and turns silence, speech and keys into events.
 
 Order of precedence for one utterance: a pending confirmation (yes/no), then the state's own
 intent transitions, then the global intents it allows, then the slot it collects, then
@@ -17,9 +17,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from voicebot.flow import expressions, slots
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.clock import Clock, Moment, system_clock
 from voicebot.flow.events import (
     CallEnd,
     CallStart,
@@ -69,8 +71,9 @@ class CallState:
 class _Run:
     """A mutable working copy of a CallState for the length of one step."""
 
-    def __init__(self, state: CallState) -> None:
+    def __init__(self, state: CallState, moment: Moment | None = None) -> None:
         self.state = state.state
+        self.moment = moment
         self.slots = dict(state.slots)
         self.vars = dict(state.variables)
         self.call = dict(state.call)
@@ -84,9 +87,16 @@ class _Run:
         self.last_prompt = state.last_prompt
         self.actions: list[Action] = []
         self.entry_prompts: list[Action] = []
+        # What the caller said in this step (None for keys, time-outs, webhooks): its
+        # entities are `entities.*` in set/if/templates, and it may answer the slots of
+        # the states it leads to ("two large pepperoni": quantity, then size, then topping).
+        self.said: NLUResult | None = None
+        self.filled_now: list[str] = []
 
     def scope(self) -> dict[str, Any]:
-        return {"slots": self.slots, "vars": self.vars, "call": self.call}
+        entities = self.said.entities if self.said is not None else {}
+        return {"slots": self.slots, "vars": self.vars, "call": self.call,
+                "entities": entities, expressions.MOMENT: self.moment}
 
     def freeze(self) -> CallState:
         return CallState(
@@ -106,9 +116,15 @@ class _Run:
 
 
 class FlowEngine:
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow, clock: Clock = system_clock) -> None:
         self.flow = flow
+        self.clock = clock
+        self.zone = ZoneInfo(flow.timezone)
         self._conditions: dict[str, expressions.Node] = {}
+
+    def moment(self) -> Moment:
+        """Now, read once from the injected clock, on the wall clocks of the flow's zone."""
+        return Moment(self.clock().astimezone(self.zone), self.flow.open_hours)
 
     # -- public API -------------------------------------------------------------
 
@@ -117,7 +133,8 @@ class FlowEngine:
         run = _Run(
             CallState(
                 state=self.flow.start, call=dict(call), variables=copy.deepcopy(self.flow.vars)
-            )
+            ),
+            self.moment(),
         )
         run.state = ""  # so entering the start state counts as a change of state
         self._enter(run, self.flow.start)
@@ -132,7 +149,7 @@ class FlowEngine:
             if event.name.lower() in HANGUP_WEBHOOKS:
                 return replace(state, ended=True, end_reason=event.name.lower()), []
             return state, []
-        run = _Run(state)
+        run = _Run(state, self.moment())
         if isinstance(event, UserInput):
             run.buffer = ""
             self._on_input(run, event.nlu)
@@ -283,6 +300,8 @@ class FlowEngine:
         if state.break_:
             run.actions.append(Break())
         self._set(run, state.set)
+        if self._answered_already(run, state):
+            return
         prompts: list[Action] = []
         if state.say is not None:
             visit = run.visits[name] - 1
@@ -302,10 +321,15 @@ class FlowEngine:
             self._enter(run, state.goto, depth + 1)
         elif state.flow:
             self._enter(run, self.flow.flows[state.flow], depth + 1)
+        elif state.branch:
+            # The validator makes the last entry unconditional; without one, stay here.
+            taken = next((t for t in state.branch if self._holds(run, t.if_)), None)
+            if taken is not None:
+                self._apply(run, taken, depth + 1)
         else:  # the state waits: what led here is what `repeat` and re-prompts say again
             run.last_prompt = tuple(run.entry_prompts)
 
-    def _apply(self, run: _Run, t: Transition) -> None:
+    def _apply(self, run: _Run, t: Transition, depth: int = 0) -> None:
         self._set(run, t.set)
         if t.say is not None:
             run.actions.append(self._say(run, self._pick(t.say, run.state, run.turns, False)))
@@ -320,13 +344,14 @@ class FlowEngine:
         elif t.repeat:
             run.actions.extend(self._reprompt(run))
         elif t.goto:
-            self._enter(run, t.goto)
+            self._enter(run, t.goto, depth)
         elif t.flow:
-            self._enter(run, self.flow.flows[t.flow])
+            self._enter(run, self.flow.flows[t.flow], depth)
 
     # -- input ---------------------------------------------------------------------
 
     def _on_input(self, run: _Run, nlu: NLUResult) -> None:
+        run.said = nlu
         current = self.flow.states[run.state]
         if run.pending is not None:
             answer = slots.from_text(_YES_NO, nlu.text, nlu.entities, self.flow.language)
@@ -418,8 +443,35 @@ class FlowEngine:
         else:
             run.actions.extend(run.last_prompt)
 
+    def _answered_already(self, run: _Run, state: State) -> bool:
+        """Fill the state's slot from what the caller just said, if it holds the answer,
+        and move on without asking: "two large pepperoni" answers the quantity, then the
+        size and the topping states it leads to (only once a slot was filled this step).
+        Only slots the caller named plainly: a choice, a number or digits (never yes/no
+        or free text, which would take an answer meant for something else), not a slot
+        already held, and not one that asks for confirmation (the caller should hear
+        that question)."""
+        collect = state.collect
+        said = run.said
+        # Only along a sequence of slots: after an intent, the next state's question is
+        # asked ("the app crashes" routes to the technical desk, which still asks).
+        if (said is None or collect is None or not run.filled_now
+                or collect.type in ("yes_no", "text")
+                or collect.confirm is not None or collect.slot in run.slots):
+            return False
+        if not self._find(run, lambda t: t.filled == collect.slot):
+            return False  # nothing would move on from it: ask as usual
+        value = slots.from_text(collect, said.text, None, self.flow.language)
+        # A value that already filled a slot in this step answers nothing else: "two"
+        # fills the quantity, not also the number of guests asked next.
+        if value is None or value in [run.slots[name] for name in run.filled_now]:
+            return False
+        self._fill(run, collect.slot, value)
+        return True
+
     def _fill(self, run: _Run, slot: str, value: Any) -> None:
         run.slots[slot] = value
+        run.filled_now.append(slot)
         transition = self._find(run, lambda t: t.filled == slot)
         if transition:
             self._apply(run, transition)
@@ -491,4 +543,4 @@ def _audible(actions: list[Action]) -> list[Action]:
 
 
 def _scope(state: CallState) -> dict[str, Any]:
-    return {"slots": state.slots, "vars": state.variables, "call": state.call}
+    return {"slots": state.slots, "vars": state.variables, "call": state.call, "entities": {}}

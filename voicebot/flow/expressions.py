@@ -3,9 +3,13 @@
     slots.amount > 100 and not vars.vip
     len(slots.account) == 6 or call.from_number == "+33123456789"
     slots.product in ["sales", "support"]
+    is_open() and weekday() != "saturday" and hour() >= 9
+
 
 A hand-written tokenizer and recursive-descent parser build a tree that `evaluate` walks.
 Nothing reaches Python's `eval`; names resolve only under `slots`, `vars` and `call`.
+The time functions (`now()`, `date()`, `weekday()`, `hour()`, `minute()`, `is_open()`)
+read the step's moment that the engine puts in the scope under MOMENT, never the clock.
 Evaluation never raises: a comparison of mismatched types is false, bad arithmetic is null,
 so a flow cannot crash a call with a condition.
 """
@@ -17,9 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-ROOTS = ("slots", "vars", "call")
+from voicebot.flow.clock import TIME_FUNCTIONS, Moment
+
+# `entities` are what the caller's last utterance held (number, digits, yes_no, choice,
+# ordinal, and what an NLU plugin extracts): `set: {pizzas: "= entities.number"}`.
+ROOTS = ("slots", "vars", "call", "entities")
 # A `set:` value starting with "=" is an expression: `set: {tries: "= vars.tries + 1"}`.
 EXPRESSION_PREFIX = "="
+# Where the engine puts the step's Moment in the scope: no path can name it ("@" is not a
+# name character), so only the time functions read it.
+MOMENT = "@moment"
 
 
 def set_expression(value: Any) -> str | None:
@@ -77,7 +88,7 @@ def tokenize(text: str) -> list[Token]:
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    kind: str  # literal | path | not | and | or | compare | arith | call | list
+    kind: str  # literal | path | not | and | or | compare | arith | call | time | list
     value: Any = None  # literal value, path tuple, operator or function name
     children: tuple[Node, ...] = ()
     offset: int = 0
@@ -195,8 +206,12 @@ class _Parser:
             return Node("list", None, tuple(items), token.offset)
         if token.kind == "name":
             if self.accept("op", "("):
+                if token.text in TIME_FUNCTIONS:
+                    if not self.accept("op", ")"):
+                        raise ExprError(f"'{token.text}()' takes no argument", token.offset)
+                    return Node("time", token.text, (), token.offset)
                 if token.text not in _FUNCTIONS:
-                    known = ", ".join(sorted(_FUNCTIONS))
+                    known = ", ".join(sorted([*_FUNCTIONS, *TIME_FUNCTIONS]))
                     raise ExprError(f"unknown function '{token.text}' (known: {known})",
                                     token.offset)
                 argument = self.or_()
@@ -205,7 +220,8 @@ class _Parser:
             parts = tuple(token.text.split("."))
             if parts[0] not in ROOTS or len(parts) < 2:
                 raise ExprError(
-                    f"unknown name '{token.text}': use slots.NAME, vars.NAME or call.NAME",
+                    f"unknown name '{token.text}': use slots.NAME, vars.NAME, call.NAME or "
+                    "entities.NAME",
                     token.offset,
                 )
             return Node("path", parts, (), token.offset)
@@ -224,6 +240,14 @@ def paths(node: Node) -> list[tuple[tuple[str, ...], int]]:
         found.append((node.value, node.offset))
     for child in node.children:
         found.extend(paths(child))
+    return found
+
+
+def functions(node: Node) -> list[tuple[str, int]]:
+    """Every time function the expression calls, with its offset (`is_open` needs hours)."""
+    found = [(node.value, node.offset)] if node.kind == "time" else []
+    for child in node.children:
+        found.extend(functions(child))
     return found
 
 
@@ -287,6 +311,9 @@ def evaluate(node: Node, scope: dict[str, Any]) -> Any:
             evaluate(node.children[1], scope))
     if kind == "list":
         return [evaluate(child, scope) for child in node.children]
+    if kind == "time":
+        moment = scope.get(MOMENT)
+        return TIME_FUNCTIONS[node.value](moment) if isinstance(moment, Moment) else None
     if kind == "call":
         try:
             return _FUNCTIONS[node.value](evaluate(node.children[0], scope))

@@ -76,6 +76,10 @@ def edges(flow: Flow, expand_globals: bool = True) -> list[Edge]:
         ending = _ending(state)
         if ending:
             found.append(Edge(name, "then", None, ending))
+        for t in state.branch:
+            edge = transition_edge(flow, name, t, f"if {t.if_}" if t.if_ else "otherwise")
+            if edge:
+                found.append(edge)
         if not state.waits():
             continue
         for t in state.on:

@@ -62,10 +62,15 @@ def _merge(files: list[tuple[FlowFile, SourceMap]]) -> tuple[Flow, list[FlowErro
     flow = Flow(
         name=root.name, language=root.language, start=root.start or "",
         defaults=root.defaults, vars={}, intents={}, global_transitions=[], states={},
-        root_file=root_source.file,
+        root_file=root_source.file, timezone=root.timezone, open_hours=root.open_hours,
     )
     for model, source in files:
         file = source.file
+        for key in ("timezone", "open_hours"):
+            if model is not root and key in model.model_fields_set:
+                mark = source.locate((key,))
+                errors.append(FlowError(file, mark.line, mark.column, f"'{key}' belongs in "
+                                        "the root flow file: an include shares its clock"))
         flow.sources[file] = source
         if model.name in flow.flows:
             errors.append(_dup(source, ("name",), "flow", model.name, flow.flow_files[model.name]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicebot.flow.open_hours import OpenHours
 from voicebot.flow.problems import FlowError, FlowWarning
 from voicebot.flow.schema import Defaults, Intent, State, Transition
 from voicebot.flow.yamlsource import Mark, SourceMap
@@ -25,6 +26,8 @@ class Flow:
     intents: dict[str, Intent]
     global_transitions: list[Transition]
     states: dict[str, State]
+    timezone: str = "UTC"
+    open_hours: OpenHours | None = None
     # `flow: NAME` jumps to the start state of the file named NAME (the root or an include).
     flows: dict[str, str] = field(default_factory=dict)
     root_file: str = ""

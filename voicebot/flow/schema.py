@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicebot.flow.open_hours import OpenHours, check_timezone
 from voicebot.types import SlotType
 
 BargeInValue = Literal["true", "false", "dtmf"]
@@ -170,6 +171,9 @@ class State(Strict):
     flow: str | None = None
     transfer: str | None = None
     hangup: bool = False
+    # Decided on arrival, without waiting: the first entry whose `if:` holds is taken
+    # (`branch: [{if: "is_open()", goto: open}, {goto: closed}]`).
+    branch: list[Transition] = []
     no_input: RetrySpec | None = None
     no_match: RetrySpec | None = None
     barge_in: BargeInValue | None = None
@@ -181,9 +185,11 @@ class State(Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> State:
-        endings = [name for name in ("goto", "flow", "transfer", "hangup") if getattr(self, name)]
+        endings = [name for name in ("goto", "flow", "transfer", "hangup", "branch")
+                   if getattr(self, name)]
         if len(endings) > 1:
-            raise ValueError(f"a state ends in at most one of goto/flow/transfer/hangup: {endings}")
+            raise ValueError("a state ends in at most one of goto/flow/transfer/hangup/branch: "
+                             f"{endings}")
         if endings and (self.on or self.collect):
             raise ValueError(f"'{endings[0]}' leaves the state at once, so 'on'/'collect' "
                              "would never run")
@@ -207,9 +213,14 @@ class FlowFile(Strict):
     # A Whisper language code ("en", "fr", "es"...), optionally with a region ("fr-CA").
     language: str = Field("en", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     start: str | None = None
+    # The IANA zone that `now()`, `hour()`, `is_open()`... read the time in.
+    timezone: str = "UTC"
+    open_hours: OpenHours | None = None
     include: list[str] = []
     defaults: Defaults = Defaults()
     vars: dict[str, Any] = {}
     intents: dict[str, Intent] = {}
     global_: list[Transition] = Field(default=[], alias="global")
     states: dict[str, State] = {}
+
+    _zone = field_validator("timezone")(check_timezone)

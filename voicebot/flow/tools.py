@@ -8,16 +8,18 @@ with), prints to stdout and returns an exit code. Choosing that NLU from config.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.clock import FixedClock, parse_moment, system_clock
 from voicebot.flow.convtest import run_file
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
 from voicebot.flow.graph import to_dot, to_mermaid
 from voicebot.flow.loader import FlowError, expand_paths, load_flow, validate_paths
-from voicebot.types import NLUFunction
+from voicebot.types import Expectation, NLUFunction, NLUResult
 
 
 def validate_main(paths: list[str], output: TextIO | None = None) -> int:
@@ -52,8 +54,28 @@ def describe(action: Action) -> str:
 _CHAT_HELP = (
     "Type what the caller says. #1234 sends DTMF keys, /silence a no-input "
     "time-out, /error a failed turn, /hangup hangs up, /state shows slots and "
-    "variables, /restart starts over, /quit leaves."
+    "variables, /now 2026-12-24T18:30 fixes the clock, /restart starts over, /quit leaves."
 )
+
+
+# Lines saying why an utterance matched what it did (`chat --explain`): the top intents
+# with their scores and the example or rule behind each.
+Explainer = Callable[[str, Expectation], list[str]]
+
+
+def understanding(result: NLUResult, min_confidence: float) -> str:
+    """How the flow will take an NLU result: an intent under the flow's min_confidence is
+    a no-match, and is printed as one."""
+    if result.intent and result.confidence >= min_confidence:
+        said = f"intent {result.intent} {result.confidence:.2f}"
+    elif result.intent:
+        said = (f"no match: {result.intent} scored {result.confidence:.2f}, under "
+                f"min_confidence {min_confidence:.2f}")
+    else:
+        said = "no intent"
+    if result.entities:
+        said += "; " + ", ".join(f"{k}={v!r}" for k, v in result.entities.items())
+    return f"({said})"
 
 
 def chat_main(
@@ -62,16 +84,27 @@ def chat_main(
     input: TextIO | None = None,
     output: TextIO | None = None,
     call: dict[str, str] | None = None,
+    explainer: Explainer | None = None,
+    now: str | None = None,
 ) -> int:
     # Looked up now, not at import: a caller (or a test) may have replaced them since.
     input = sys.stdin if input is None else input
     output = sys.stdout if output is None else output
     try:
-        engine = FlowEngine(load_flow(flow_path))
+        flow = load_flow(flow_path)
     except FlowError as exc:
         for error in exc.errors:
             print(error, file=output)
         return 1
+    # `--now` or `/now` fixes the clock, as `now:` does in a conversation test.
+    clock: FixedClock | None = None
+    if now is not None:
+        try:
+            clock = FixedClock(parse_moment(now, flow.timezone))
+        except ValueError as exc:
+            print(exc, file=output)
+            return 1
+    engine = FlowEngine(flow, clock or system_clock)
     call = call or {"from_number": "+33100000000", "to_number": "+33200000000", "call_id": "chat"}
     print(_CHAT_HELP, file=output)
 
@@ -95,6 +128,18 @@ def chat_main(
             state, actions = engine.start(call)
             show(state, actions)
             continue
+        if line.startswith("/now "):
+            try:
+                moment = parse_moment(line[5:], flow.timezone)
+            except ValueError as exc:
+                print(f"  ({exc})", file=output)
+                continue
+            if clock is None:
+                clock = FixedClock(moment)
+                engine = FlowEngine(flow, clock)
+            clock.moment = moment
+            print(f"  (clock: {moment.isoformat(timespec='minutes')})", file=output)
+            continue
         if line == "/state":
             print(
                 f"  state={state.state} slots={state.slots} vars={state.variables} "
@@ -115,11 +160,15 @@ def chat_main(
             print(_CHAT_HELP, file=output)
             continue
         else:
-            event = understood(nlu, line, engine.expectation(state))
+            expectation = engine.expectation(state)
+            event = understood(nlu, line, expectation)
             if isinstance(event, TurnFailed):
                 print(f"  (nlu failed: {event.message})", file=output)
-            elif event.nlu.intent:
-                print(f"  (intent {event.nlu.intent} {event.nlu.confidence:.2f})", file=output)
+            else:
+                print("  " + understanding(event.nlu, engine.flow.defaults.min_confidence),
+                      file=output)
+            for reason in explainer(line, expectation) if explainer else []:
+                print(f"    {reason}", file=output)
         state, actions = engine.step(state, event)
         show(state, actions)
     return 0

@@ -7,8 +7,9 @@ and an example shared by two intents (a warning: legal, but the NLU cannot tell 
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from voicebot.flow import expressions, templates
@@ -28,6 +29,11 @@ def texts(value: str | list[str] | None) -> list[tuple[str, tuple[int, ...]]]:
     if isinstance(value, str):
         return [(value, ())]
     return [(item, (index,)) for index, item in enumerate(value)]
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _placements(flow: Flow) -> Iterator[tuple[str, Path, Transition, str | None]]:
@@ -53,6 +59,9 @@ class _Checker:
             self.variables.update(state.set)
         for _file, _path, transition, _state in _placements(flow):
             self.variables.update(transition.set)
+        for state in flow.states.values():
+            for transition in state.branch:
+                self.variables.update(transition.set)
 
     def err(self, file: str, path: Path, message: str, value: bool = False) -> None:
         self.errors.append(self.flow.error(file, path, message, value))
@@ -92,6 +101,10 @@ class _Checker:
             return
         for parts, _offset in expressions.paths(node):
             self.check_name(parts, file, path, "expression")
+        for name, _offset in expressions.functions(node):
+            if name == "is_open" and self.flow.open_hours is None:
+                self.err(file, path, "'is_open()' needs an 'open_hours' block in the root "
+                         "flow file", True)
 
     def check_set(self, values: dict[str, Any], file: str, path: Path) -> None:
         for key, value in values.items():
@@ -113,7 +126,8 @@ class _Checker:
                 self.err(file, path + ("flow",), f"flow '{target}' starts at unknown state "
                          f"'{self.flow.flows[target]}'", True)
         elif target not in self.flow.states:
-            self.err(file, path + (kind,), f"unknown target state '{target}'", True)
+            self.err(file, path + (kind,), f"unknown target state '{target}'"
+                     + did_you_mean(target, self.flow.states), True)
 
     # -- parts --------------------------------------------------------------------
 
@@ -124,7 +138,8 @@ class _Checker:
         if state is None and t.filled is not None:
             self.err(file, path + ("filled",), "'filled' cannot be a global transition")
         if t.intent is not None and t.intent not in self.flow.intents:
-            self.err(file, path + ("intent",), f"unknown intent '{t.intent}'", True)
+            self.err(file, path + ("intent",), f"unknown intent '{t.intent}'"
+                     + did_you_mean(t.intent, self.flow.intents), True)
         if t.dtmf is not None and not re.fullmatch(r"[0-9*#A-D]+", t.dtmf):
             self.err(file, path + ("dtmf",), f"bad DTMF key '{t.dtmf}' (use 0-9 * # A-D)", True)
         if t.digits is not None and "{{" not in t.digits and not re.fullmatch(
@@ -136,6 +151,10 @@ class _Checker:
             if collect is None or collect.slot != t.filled:
                 self.err(file, path + ("filled",),
                          f"state '{state}' does not collect slot '{t.filled}'", True)
+        self.check_effects(t, file, path)
+
+    def check_effects(self, t: Transition, file: str, path: Path) -> None:
+        """What a transition does once taken: its condition, sets, prompts and target."""
         if t.if_ is not None:
             self.check_expression(t.if_, file, path + ("if",))
         self.check_set(t.set, file, path)
@@ -174,10 +193,26 @@ class _Checker:
                 if intent not in known:
                     self.err(file, path + ("globals", index),
                              f"'{intent}' is not a global intent", True)
+        self.check_branch(name, state, file, path)
         if not state.waits() and not (state.goto or state.flow or state.transfer
-                                      or state.hangup):
+                                      or state.hangup or state.branch):
             self.err(file, path, f"state '{name}' neither waits for the caller (on/collect) "
-                     "nor moves on (goto/flow/transfer/hangup)")
+                     "nor moves on (goto/flow/transfer/hangup/branch)")
+
+    def check_branch(self, name: str, state: State, file: str, path: Path) -> None:
+        for index, t in enumerate(state.branch):
+            where = path + ("branch", index)
+            if t.intent is not None or t.dtmf is not None or t.filled is not None:
+                self.err(file, where, "a branch is decided on arrival: it takes 'if', not "
+                         "'intent', 'dtmf' or 'filled'")
+            if not (t.goto or t.flow or t.transfer or t.hangup):
+                self.err(file, where, "a branch must move on: give goto, flow, transfer or "
+                         "hangup")
+            self.check_effects(t, file, where)
+        if state.branch and state.branch[-1].if_ is not None:
+            self.err(file, path + ("branch", len(state.branch) - 1), f"the last branch of "
+                     f"state '{name}' needs no 'if:' (it is the otherwise), or the call "
+                     "could stop there")
 
     def check_intents(self) -> None:
         owners: dict[str, str] = {}
@@ -199,6 +234,26 @@ class _Checker:
                         f"example '{example}' is shared by intents '{owners[key]}' and "
                         f"'{name}'"))
                 owners.setdefault(key, name)
+        self.check_contained_examples(owners)
+
+    def check_contained_examples(self, owners: dict[str, str]) -> None:
+        """An example of one intent inside an example of another ("order" in "where is my
+        order") pulls callers who say the longer one towards the shorter one's intent."""
+        keys = sorted(owners, key=len)
+        for i, short in enumerate(keys):
+            if not short:
+                continue
+            for long in keys[i + 1:]:
+                if owners[long] != owners[short] and f" {short} " in f" {long} ":
+                    name = owners[long]
+                    index = next(i for i, e in enumerate(self.flow.intents[name].examples)
+                                 if normalize(e) == long)
+                    self.warnings.append(self.flow.warning(
+                        self.flow.intent_files[name], ("intents", name, "examples", index),
+                        f"example '{long}' of intent '{name}' contains '{short}', an "
+                        f"example of intent '{owners[short]}': callers who say it may be "
+                        f"taken for '{owners[short]}' (give '{owners[short]}' a longer "
+                        "example, or a description)"))
 
     def check_unused_intents(self) -> None:
         used = {t.intent for _f, _p, t, _s in _placements(self.flow) if t.intent}

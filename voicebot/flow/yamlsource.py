@@ -155,10 +155,9 @@ def _too_deep(text: str) -> YamlProblem | None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
+                    mark = event.start_mark  # the parser always sets it; typed optional
                     where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
-                    return YamlProblem(where,
-                                       f"nested more than {MAX_DEPTH} levels deep")
+                    return YamlProblem(where, f"nested more than {MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:

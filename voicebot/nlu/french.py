@@ -172,24 +172,41 @@ class _Number:
         return " ".join(self.parts).removesuffix(" et")
 
 
+def _is_numeric(word: str) -> bool:
+    return word in NUMBER_WORDS or word.isdigit()
+
+
 def number_groups(said: tuple[str, ...]) -> list[tuple[int, str]]:
     """Numbers in the order said, each with the text it was read from: "zéro six, douze"
-    gives [(0, "zero"), (6, "six"), (12, "douze")]. Digits written as digits are kept."""
+    gives [(0, "zero"), (6, "six"), (12, "douze")]. Digits written as digits are kept.
+    A lone "un"/"une" is the article ("je voudrais un rendez-vous"), not the number one,
+    unless another number is said next to it ("un, deux, trois")."""
     groups: list[tuple[int, str]] = []
     current: _Number | None = None
-    for word in said:
+    start = 0
+
+    def close(end: int) -> None:
+        assert current is not None
+        if current.text in ("un", "une"):
+            before = said[start - 1] if start > 0 else ""
+            after = said[end] if end < len(said) else ""
+            if not (_is_numeric(before) or _is_numeric(after)):
+                return
+        groups.append((current.value, current.text))
+
+    for index, word in enumerate(said):
         if current is not None and _continues(current.prev, current.small, word):
             current.add(word)
             continue
         if current is not None:
-            groups.append((current.value, current.text))
+            close(index)
             current = None
         if word.isdigit():
             groups.append((int(word), word))
         elif word in NUMBER_WORDS and word not in ("million", "millions"):
-            current = _Number(word)
+            current, start = _Number(word), index
     if current is not None:
-        groups.append((current.value, current.text))
+        close(len(said))
     return groups
 
 

@@ -8,7 +8,8 @@ surest first:
 2. the state's slot when the utterance *is* its value ("nope", "a couple", "4 5 6");
 3. an utterance equal to one of an intent's examples;
 4. similarity to each intent's examples and one-line `description`, with an
-   out-of-scope decision: a threshold and a margin over the runner-up intent.
+   out-of-scope decision: a similarity threshold, and a margin over the runner-up intent
+   once what the state's phrases share is taken out (voicebot.nlu.semantic).
 
 Everything loads from local files (see voicebot.plugins.encoders); no torch, no download.
 """
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicebot.nlu.entities import answers_slot, extract
 from voicebot.nlu.normalize import normalize, words
-from voicebot.nlu.semantic import confidence, decide, rank
+from voicebot.nlu.semantic import centre, confidence, decide
 from voicebot.plugins.encoders import Encoder, create_encoder
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
 from voicebot.types import Expectation, IntentSpec, NLUResult
@@ -30,8 +31,8 @@ from voicebot.types import Expectation, IntentSpec, NLUResult
 # Calibrated on the dev split of bench/nlu_accuracy.py (--tune); e5's similarities sit in
 # a narrow band near 0.8, MiniLM's spread from 0 to 1, so each encoder has its own.
 CALIBRATED: dict[str, dict[str, float]] = {
-    "e5": {"threshold": 0.84, "margin": 0.01, "slot_margin": 0.06},
-    "minilm": {"threshold": 0.34, "margin": 0.03, "slot_margin": 0.15},
+    "e5": {"threshold": 0.84, "margin": 0.08, "slot_margin": 0.06},
+    "minilm": {"threshold": 0.29, "margin": 0.10, "slot_margin": 0.06},
 }
 
 
@@ -76,8 +77,12 @@ class EmbeddingsNLU:
             description="Try the examples NLU's word matching first and embed only when it "
             "finds no intent (faster; measured less accurate on callers' own words).",
         )
-        max_tokens: int = Field(default=64, ge=8, le=512,
-                                description="minilm: longer input is cut.")
+        max_tokens: int = Field(
+            default=64, ge=8, le=512,
+            description="Longer input is cut to this many words (and 8 characters a word) "
+            "before it is embedded: the request is at its start, and a 10,000-character "
+            "transcript would otherwise cost a minute of CPU.",
+        )
         threads: int = Field(default=1, ge=1, description="Encoder threads per utterance.")
 
     def __init__(self, options: Options | None = None) -> None:
@@ -88,6 +93,8 @@ class EmbeddingsNLU:
         self.slot_margin = _given(self.options.slot_margin, calibrated["slot_margin"])
         self._encoder: Encoder | None = None
         self._cache: dict[str, np.ndarray] = {}
+        # Per state (its phrase list): the phrase matrix, its mean and the centred rows.
+        self._states: dict[tuple[str, ...], tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
         self._words = ExamplesNLU()
 
     def load(self) -> None:
@@ -116,7 +123,7 @@ class EmbeddingsNLU:
                 self._cache[phrase] = vector
         return np.stack([self._cache[p] for p in phrases])
 
-    def _phrases(self, intents: list[IntentSpec]) -> tuple[list[str], list[str]]:
+    def _phrases(self, intents: list[IntentSpec], language: str) -> tuple[list[str], list[str]]:
         phrases: list[str] = []
         owners: list[str] = []
         for spec in intents:
@@ -124,7 +131,7 @@ class EmbeddingsNLU:
             if self.options.descriptions and spec.description:
                 texts.append(spec.description)
             for text in texts:
-                phrase = normalize(text)
+                phrase = normalize(text, language=language)
                 if phrase:
                     phrases.append(phrase)
                     owners.append(spec.name)
@@ -138,12 +145,13 @@ class EmbeddingsNLU:
         slot_filled = slot is not None and slot.name in entities
         raw = text.strip().lower()
         for spec in expectation.intents:
-            if any(p.search(norm) or p.search(raw) for p in compile_intent(spec).patterns):
+            if any(p.search(norm) or p.search(raw)
+                   for p in compile_intent(spec, expectation.language).patterns):
                 return NLUResult(text, spec.name, 1.0, entities)
         if slot_filled and answers_slot(tokens, slot, expectation.language):
             # "nope" or "a couple" is the answer to the question asked, whatever it resembles.
             return NLUResult(text, None, 1.0, entities)
-        phrases, owners = self._phrases(expectation.intents)
+        phrases, owners = self._phrases(expectation.intents, expectation.language)
         for phrase, owner in zip(phrases, owners, strict=True):
             if phrase == norm:
                 return NLUResult(text, owner, 1.0, entities)
@@ -153,15 +161,26 @@ class EmbeddingsNLU:
                 return by_words
         if not norm or not phrases:
             return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
-        similarities = self._phrase_vectors(phrases) @ self.embed([norm])[0]
+        key = tuple(phrases)
+        if key not in self._states:
+            vectors = self._phrase_vectors(phrases)
+            self._states[key] = (vectors, centre(vectors))
+        vectors, centred = self._states[key]
         threshold = self.threshold + (self.slot_margin if slot_filled else 0.0)
-        decision = decide(rank(similarities, owners), threshold, self.margin)
+        # No word is 30 letters long: such a token is noise a recogniser or a keyboard made,
+        # and an encoder finds anything similar to noise.
+        kept = [w for w in norm.split() if len(w) <= 30][: self.options.max_tokens]
+        if not kept:
+            return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
+        clipped = " ".join(kept)[: 8 * self.options.max_tokens]
+        decision = decide(self.embed([clipped])[0], vectors, owners, threshold, self.margin,
+                          centred)
         if decision.intent is not None:
-            return NLUResult(text, decision.intent, confidence(decision.score, threshold),
+            return NLUResult(text, decision.intent, confidence(decision.similarity, threshold),
                              entities)
         # No intent: the slot's value if the caller gave one, else a no-match whose
         # confidence says how near the nearest intent came.
-        near = round(min(0.49, max(0.0, 0.5 * decision.score / max(threshold, 1e-9))), 3)
+        near = round(min(0.49, max(0.0, 0.5 * decision.similarity / max(threshold, 1e-9))), 3)
         return NLUResult(text, None, 1.0 if slot_filled else near, entities)
 
 

@@ -31,6 +31,6 @@ def piper_8k(text: str) -> np.ndarray:
     global _PIPER
     if _PIPER is None:
         # Without its noise terms Piper is deterministic: the same caller audio every run.
-        _PIPER = PiperTTS(PiperOptions(noise_scale=0.0, noise_w=0.0))
+        _PIPER = PiperTTS(PiperOptions.model_validate({"noise_scale": 0.0, "noise_w": 0.0}))
         _PIPER.load()
     return resample(_PIPER.synthesize(text), _PIPER.sample_rate, 8000)

@@ -44,6 +44,36 @@ def write_config(directory: Path, flow: str | Path, **overrides: Any) -> Path:
     return path
 
 
+def wait_until_healthy(proc: subprocess.Popen[Any], health_url: str, log_path: Path,
+                       timeout: float) -> None:
+    """Poll `health_url` until it answers 200; a clear error with the log if the process
+    exits or is not ready within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(health_url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not ready after {timeout:.0f} s: {log_path.read_text()[-4000:]}")
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextlib.contextmanager
 def running_server(flow: str | Path, startup_timeout: float = 90.0, log_level: str = "warning",
                    **overrides: Any) -> Iterator[dict[str, Any]]:
@@ -61,27 +91,9 @@ def running_server(flow: str | Path, startup_timeout: float = 90.0, log_level: s
         )
         http = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {log_path.read_text()}")
-                try:
-                    with urllib.request.urlopen(http + "/healthz", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server not ready: {log_path.read_text()}")
-                time.sleep(0.2)
+            wait_until_healthy(proc, http + "/healthz", log_path, startup_timeout)
             yield {"url": f"ws://127.0.0.1:{port}/media", "http": http, "process": proc,
                    "log": log_path, "db": directory / "calls.sqlite3"}
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)
             log.close()

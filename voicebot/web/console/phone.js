@@ -190,6 +190,13 @@ async function main() {
     status(String(err.message || err));
     return;
   }
+  if (!window.isSecureContext || !navigator.mediaDevices || !window.AudioWorkletNode) {
+    // Browsers give the microphone (and AudioWorklet) only to https:// pages and localhost.
+    status("the microphone needs https:// or http://localhost: serve voicebot behind TLS, " +
+      "or reach it through an SSH tunnel (ssh -L 8080:localhost:8080 host)");
+    $("call").disabled = true;
+    return;
+  }
   $("call").onclick = () => {
     $("log").replaceChildren();
     $("outcome").hidden = true;

@@ -1,0 +1,127 @@
+"""Reply latency for French turns through the real server: from the caller's last speech
+sample to the first `streamAudio` of the bot's answer.
+
+The caller is recorded human French (Debian's asterisk-core-sounds-fr-wav prompts of
+1-3.5 s, sent as 8 kHz PCMU RTP at real-time pace by the simulator); the flow
+(bench/flows/turns_fr.yaml, `language: fr`) answers every turn with new text ("Tour 7,
+c'est noté."), so every reply is synthesised while the caller waits, by espeak-ng's French
+voice, after Whisper base (multilingual) has transcribed the turn.
+
+    python -m bench.reply_latency_fr [--utterances 16] [--json] [--render]
+
+--json writes docs/benchmarks/reply-fr-DATE.json; --render rewrites the French reply
+section of docs/benchmarks.md (between its markers) from the newest such file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import Utterance, percentile, speech_bounds
+from bench.stt_accuracy_fr import DOC, RESULTS, ROOT, SOUNDS, TRANSCRIPTS, machine
+from voicebot.simulator import Silence, Speech, WaitQuiet, load_wav_8k, simulate
+from voicebot.testing.server import running_server
+
+FLOW = Path(__file__).parent / "flows" / "turns_fr.yaml"
+BEGIN, END = "<!-- reply-fr:begin -->", "<!-- reply-fr:end -->"
+
+
+def french_utterances(limit: int, min_s: float = 1.0, max_s: float = 3.5) -> list[Utterance]:
+    out: list[Utterance] = []
+    for line in gzip.open(TRANSCRIPTS, "rt", errors="replace").read().splitlines():
+        m = re.match(r"^([\w-]+):\s*(.+)$", line)
+        if not m or m.group(2).startswith(("[", "(")):
+            continue
+        path = SOUNDS / f"{m.group(1)}.wav"
+        if not path.exists():
+            continue
+        pcm = load_wav_8k(str(path))
+        start, end = speech_bounds(pcm)
+        pcm = pcm[start:end]
+        if min_s <= pcm.size / 8000 <= max_s:
+            out.append(Utterance(m.group(1), m.group(2), pcm))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def measure(count: int) -> dict[str, Any]:
+    utterances = french_utterances(count)
+    latencies: list[float] = []
+    with running_server(FLOW, startup_timeout=180) as srv:
+        script: list[Any] = [WaitQuiet(0.5, timeout=30)]
+        for i, utt in enumerate(utterances):
+            script += [Silence(0.4), Speech(utt.pcm, f"u{i}"), WaitQuiet(0.5, timeout=15)]
+        result = asyncio.run(simulate(srv["url"], script, timeout=20 * len(utterances) + 30,
+                                      linger=0))
+    for i in range(len(utterances)):
+        last_sample = result.marks[f"u{i}.end"]
+        replies = [r.at for r in result.of("streamAudio") if r.at > last_sample]
+        if replies:
+            latencies.append(replies[0] - last_sample)
+    return {
+        "bench": "reply_latency_fr", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(), "flow": str(FLOW.relative_to(ROOT)),
+        "caller": "asterisk-core-sounds-fr-wav (human, 8 kHz, PCMU RTP, real time)",
+        "stt": "whisper base (multilingual), int8", "tts": "pyttsx3 espeak-ng French, fresh text",
+        "turns": len(utterances), "answered": len(latencies),
+        "reply_ms_p50": round(percentile(latencies, 50) * 1000),
+        "reply_ms_p95": round(percentile(latencies, 95) * 1000),
+    }
+
+
+def render() -> None:
+    files = sorted(RESULTS.glob("reply-fr-*.json"))
+    if not files:
+        raise SystemExit("no docs/benchmarks/reply-fr-*.json to render")
+    r = json.loads(files[-1].read_text())
+    m = r["machine"]
+    section = "\n".join([
+        BEGIN,
+        f"From `{files[-1].relative_to(ROOT)}` (`python -m bench.reply_latency_fr --json`), "
+        f"commit {m['commit']}, {m['cpu']}, {m['cores']} cores, load average "
+        f"{m['load_avg'][0]:.1f} while it ran.",
+        "",
+        "| caller | STT / TTS | turns answered | reply p50 / p95 |",
+        "| --- | --- | --- | --- |",
+        f"| {r['caller']} | {r['stt']} / {r['tts']} | {r['answered']} of {r['turns']} | "
+        f"{r['reply_ms_p50']} / {r['reply_ms_p95']} ms |",
+        END,
+    ])
+    doc = DOC.read_text()
+    if BEGIN in doc:
+        doc = doc[:doc.index(BEGIN)] + section + doc[doc.index(END) + len(END):]
+    else:
+        doc += "\n## French replies\n\n" + section + "\n"
+    DOC.write_text(doc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--utterances", type=int, default=16)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--render", action="store_true")
+    args = parser.parse_args()
+    if args.render and not args.json:
+        render()
+        return
+    result = measure(args.utterances)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"reply-fr-{result['date'][:10]}.json"
+        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {out.relative_to(ROOT)}")
+        if args.render:
+            render()
+
+
+if __name__ == "__main__":
+    main()

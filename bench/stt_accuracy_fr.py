@@ -1,0 +1,174 @@
+"""French speech recognition on recorded human telephone prompts: WER and time per turn.
+
+Corpus: Debian's asterisk-core-sounds-fr-wav, ~500 IVR prompts recorded by a human
+(Canadian French) voice at 8 kHz, with the transcript file that ships with them. Each
+recording goes through a phone line as voicebot hears it (G.711 µ-law, then 8 -> 16 kHz:
+bench/stt_accuracy.py's `phone_line`) and through the whisper plugin as a French flow
+configures it (`language: fr` -> model `multilingual`, Whisper base).
+
+Both sides are compared as French words (voicebot.nlu.french: no accents, elisions split)
+with every number, written or spoken, turned into its digits, so "appuyez sur 1" and
+"appuyez sur un" count as equal. Nobody tuned anything on this corpus.
+
+    python -m bench.stt_accuracy_fr [--limit N] [--hints] [--json] [--render]
+
+--json writes docs/benchmarks/stt-fr-DATE.json; --render rewrites the French section of
+docs/benchmarks.md (between its markers) from the newest such file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+from bench.stt_accuracy import phone_line
+from voicebot.nlu.french import NUMBER_WORDS, find_digits, words
+from voicebot.plugins.registry import PluginRegistry
+
+ROOT = Path(__file__).resolve().parents[1]
+SOUNDS = Path("/usr/share/asterisk/sounds/fr")
+TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz")
+RESULTS = ROOT / "docs" / "benchmarks"
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- stt-fr:begin -->", "<!-- stt-fr:end -->"
+
+
+def comparable(text: str) -> list[str]:
+    """French words, each run of number words (or figures) replaced by its digits."""
+    said = words(text.replace("#", " dièse ").replace("*", " étoile "))
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*said, ""]:
+        if word in NUMBER_WORDS or word.isdigit() or (word == "et" and run):
+            run.append(word)
+            continue
+        if run:
+            out.append(find_digits(tuple(run)) or " ".join(run))
+            run = []
+        if word:
+            out.append(word)
+    return out
+
+
+def samples(limit: int) -> list[tuple[str, Path, str]]:
+    found = []
+    with gzip.open(TRANSCRIPTS, "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith(";") or ":" not in line:
+                continue
+            name, _, text = line.partition(":")
+            name, text = name.strip(), text.strip()
+            path = SOUNDS / f"{name}.wav"
+            # Tones and annotations ("[ascending tones]", "(ahooga)") are not speech.
+            if text.startswith(("[", "(")) or not comparable(text) or not path.exists():
+                continue
+            found.append((name, path, text))
+    return found[:limit] if limit else found
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_avg": os.getloadavg(),
+            "python": platform.python_version(), "commit": commit}
+
+
+def measure(limit: int, hints: bool) -> dict[str, Any]:
+    stt: Any = PluginRegistry().create(
+        "stt", "whisper", {"cpu_threads": 1, "use_hints": hints}, language="fr")
+    stt.load()
+    errors = ref_words = 0
+    seconds: list[float] = []
+    worst: list[tuple[float, str, str, str]] = []
+    corpus = samples(limit)
+    for name, path, text in corpus:
+        audio = phone_line(path, through_ulaw=True)
+        started = time.perf_counter()
+        heard = stt.transcribe(audio, 16000, None).text
+        seconds.append(time.perf_counter() - started)
+        ref, hyp = comparable(text), comparable(heard)
+        distance = Levenshtein.distance(ref, hyp)
+        errors += distance
+        ref_words += len(ref)
+        worst.append((distance / max(1, len(ref)), name, text, heard))
+    worst.sort(reverse=True)
+    quantiles = statistics.quantiles(seconds, n=20)
+    return {
+        "bench": "stt_accuracy_fr", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(), "corpus": "asterisk-core-sounds-fr-wav (human, 8 kHz, µ-law)",
+        "model": "whisper base (multilingual), int8, short encoder window",
+        "hints": hints, "utterances": len(corpus), "reference_words": ref_words,
+        "wer": round(errors / max(1, ref_words), 4),
+        "stt_seconds_p50": round(statistics.median(seconds), 3),
+        "stt_seconds_p95": round(quantiles[18], 3),
+        "worst": [{"name": n, "reference": r, "heard": h} for _, n, r, h in worst[:5]],
+    }
+
+
+def render() -> None:
+    files = sorted(RESULTS.glob("stt-fr-*.json"))
+    if not files:
+        raise SystemExit("no docs/benchmarks/stt-fr-*.json to render")
+    result = json.loads(files[-1].read_text())
+    m = result["machine"]
+    section = "\n".join([
+        BEGIN,
+        f"From `{files[-1].relative_to(ROOT)}` (`python -m bench.stt_accuracy_fr --json`), "
+        f"commit {m['commit']}, {m['cpu']}, {m['cores']} cores, load average "
+        f"{m['load_avg'][0]:.1f} while it ran.",
+        "",
+        "| corpus | model | utterances | WER | STT time per turn p50 / p95 |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {result['corpus']} | {result['model']}{', hints' if result['hints'] else ''} | "
+        f"{result['utterances']} | {result['wer'] * 100:.1f} % | "
+        f"{result['stt_seconds_p50'] * 1000:.0f} / {result['stt_seconds_p95'] * 1000:.0f} ms |",
+        END,
+    ])
+    doc = DOC.read_text()
+    if BEGIN in doc:
+        doc = doc[:doc.index(BEGIN)] + section + doc[doc.index(END) + len(END):]
+    else:
+        doc += "\n## French speech recognition\n\n" + section + "\n"
+    DOC.write_text(doc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--hints", action="store_true", help="no state hints exist for "
+                        "these prompts; kept for parity with stt_accuracy (prompt = none)")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--render", action="store_true")
+    args = parser.parse_args()
+    if args.render and not args.json:
+        render()
+        return
+    result = measure(args.limit, args.hints)
+    print(json.dumps({k: v for k, v in result.items() if k != "worst"}, indent=2))
+    for item in result["worst"]:
+        print(f"  {item['name']}: {item['reference']!r} -> {item['heard']!r}")
+    if args.json:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"stt-fr-{result['date'][:10]}.json"
+        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {out.relative_to(ROOT)}")
+        if args.render:
+            render()
+
+
+if __name__ == "__main__":
+    main()
