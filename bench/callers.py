@@ -7,9 +7,11 @@ Three voices, all at 8 kHz as a phone line carries them:
   codec2-examples recordings).
 
 A turn's `speech_end` is the last sample that is speech by a -50 dB rule (10 ms frames
-against the utterance's peak): the quiet tail of a last word counts, as a caller hears
-it. That is a lower threshold than the server's -40 dB energy gate, so the bot may start
-its hangover before that sample; on a noisy line the gate cannot see the tail at all.
+against the utterance's peak), or 10 dB over the recording's own noise floor when that
+is higher, up to -40 dB (codec2's recordings carry hiss): the quiet tail of a last word counts, as a
+caller hears it, the recording's hiss does not. On a clean voice that is a lower
+threshold than the server's -40 dB energy gate, so the bot may start its hangover
+before that sample; on a noisy line the gate cannot see the tail at all.
 
 Lines: a quiet line (-65 dBFS hiss), and noisy lines with telephone-band noise (300-3400
 Hz) plus 50 Hz mains hum and its harmonics at -45 and -35 dBFS. The noise runs through
@@ -70,8 +72,23 @@ class Turn:
         return self.speech_end / RATE
 
 
+def speech_threshold_db(pcm: np.ndarray) -> float:
+    """-50 dB of the peak, or 10 dB over the recording's own noise floor (its quietest
+    tenth of 10 ms frames) when that is higher, but never above -40 dB (the server's own
+    gate): a recording's hiss is not speech, and a quiet word is."""
+    hop = RATE // 100
+    n = pcm.size // hop
+    rms = np.sqrt(np.mean(pcm[: n * hop].astype(np.float64).reshape(n, hop) ** 2, axis=1))
+    rel = 20 * np.log10((rms + 1e-9) / (rms.max() + 1e-9))
+    return min(-40.0, max(-50.0, float(np.percentile(rel, 10)) + 10.0))
+
+
+def _bounds(pcm: np.ndarray) -> tuple[int, int]:
+    return speech_bounds(pcm, RATE, threshold_db=speech_threshold_db(pcm))
+
+
 def _trimmed(voice: str, text: str, pcm: np.ndarray) -> Turn:
-    start, end = speech_bounds(pcm, RATE, threshold_db=-50.0)
+    start, end = _bounds(pcm)
     return Turn(voice, text, pcm[start:end].copy(), end - start)
 
 
@@ -109,7 +126,7 @@ def _clause_audio(voice: str, text: str, human: list[np.ndarray], k: int) -> np.
         pcm = espeak_8k(text)
     else:
         pcm = human[k % len(human)]
-    start, end = speech_bounds(pcm, RATE, threshold_db=-50.0)
+    start, end = _bounds(pcm)
     return pcm[start:end]
 
 

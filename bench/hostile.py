@@ -274,6 +274,14 @@ def _flood_worker(host: str, port: int, count: int, hold_s: float, queue: Any) -
     queue.put((opened, failed, open_s))
 
 
+def _listen_drops() -> dict[str, int]:
+    """The kernel's count of connections dropped at a full accept queue (system-wide)."""
+    lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()
+             if line.startswith("TcpExt:")]
+    table = dict(zip(lines[0][1:], lines[1][1:], strict=True))
+    return {k: int(table.get(k, 0)) for k in ("ListenOverflows", "ListenDrops")}
+
+
 def attack_connection_flood(count: int, hold_s: float, processes: int = 2
                             ) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def attack(srv: dict[str, Any]) -> dict[str, Any]:
@@ -282,6 +290,7 @@ def attack_connection_flood(count: int, hold_s: float, processes: int = 2
         workers = [multiprocessing.Process(target=_flood_worker,
                                            args=(host, int(port), count // processes, hold_s,
                                                  queue)) for _ in range(processes)]
+        drops_before = _listen_drops()
         for w in workers:
             w.start()
         peak_fds = 0
@@ -295,7 +304,9 @@ def attack_connection_flood(count: int, hold_s: float, processes: int = 2
         return {"connections_opened": sum(r[0] for r in results),
                 "connect_errors": sum(r[1] for r in results),
                 "seconds_to_open_all": round(max(r[2] for r in results), 1),
-                "server_peak_fds": peak_fds}
+                "server_peak_fds": peak_fds,
+                "kernel_accept_queue_overflows": _listen_drops()["ListenOverflows"]
+                - drops_before["ListenOverflows"]}
 
     return attack
 

@@ -110,7 +110,7 @@ ROWS: list[tuple[str, str, Any]] = [
     ("speech onset -> end of the queued bot audio", "barge_in",
      lambda r, b: _pair(r, "barge_in", b, "heard_until")),
     ("false breaks, bot's own voice echoed at -12 dB", "echo", lambda r, b: _echo(r, b)),
-    ("CPU-seconds per second of a talking call (cached replies)", "reply_cached",
+    ("CPU-seconds per second of a talking call (cached words, greeting on)", "reply_cached",
      lambda r, b: str(_get(r, "reply_cached", b, "cpu_s_per_s") or "not measured")),
 ]
 

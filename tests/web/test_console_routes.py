@@ -233,3 +233,11 @@ def test_the_pages_need_nothing_from_elsewhere_and_ship_in_the_package() -> None
             assert (folder / ref.removeprefix("/console/static/")).is_file(), ref
         for module in re.findall(r"""from ["']\./([^"']+)["']""", text):
             assert (folder / module).is_file(), module
+
+
+def test_the_feeding_wrapper_passes_settings_through_to_the_store(tmp_path: Path) -> None:
+    inner = CallStore(tmp_path / "w.sqlite3")
+    wrapped = FeedingStore(inner, CallFeed())
+    wrapped.worker = "worker-7"  # as the cluster sets it
+    assert inner.worker == "worker-7" and wrapped.worker == "worker-7"
+    inner.close()

@@ -24,6 +24,7 @@ from voicebot.call.brain_items import (
     PressedKey,
     WebhookArrived,
 )
+from voicebot.call.handoff import hand_off
 from voicebot.call.outbox import Outbox
 from voicebot.call.prompt import Prompt
 from voicebot.call.services import Services
@@ -236,9 +237,14 @@ class TurnTaking(ABC):
                 if not interrupted:
                     await self.outbox.send(media.PlayUrl(action.url))
             elif isinstance(action, act.Transfer):
-                await self.outbox.send(media.Transfer(action.number))
+                # A target name becomes its number; an unknown one hangs up (handoff.py).
+                handed, note = hand_off(action, self.s.config.targets)
+                self._spawn(self._record("add_event", *note))
+                await self.outbox.send(handed)
                 self.ended = True
-                self.outcome = "transfer"
+                transferred = isinstance(handed, media.Transfer)
+                self.hangup_requested = not transferred
+                self.outcome = "transfer" if transferred else "error"
             elif isinstance(action, act.SendDigits):
                 await self.outbox.send(media.SendDigits(action.digits))
             elif isinstance(action, act.Break):

@@ -22,7 +22,8 @@ class Play:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    number: str
+    number: str  # a number, or a target name that the call session resolves from config
+    summary: str | None = None  # what the bot learned, for the call record
 
 
 @dataclass(frozen=True, slots=True)

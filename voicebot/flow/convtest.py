@@ -62,6 +62,7 @@ class Expect(BaseModel):
     play: str | None = None
     actions: list[str] | None = None  # the kinds, in order: say play transfer digits ...
     transfer: str | None = None
+    summary: str | list[str] | None = None  # substrings of the transfer's summary
     digits: str | None = None
     state: str | None = None
     slots: dict[str, Any] | None = None  # a subset of the slots after the turn
@@ -150,6 +151,11 @@ def check(expect: Expect, state: CallState, actions: list[Action]) -> list[str]:
     ):
         if wanted is not None and wanted not in got:
             problems.append(f"expected {kind} {wanted!r}, got {got or 'none'}")
+    summaries = " | ".join(a.summary or "" for a in actions if isinstance(a, Transfer))
+    for part in _as_list(expect.summary):
+        if part.lower() not in summaries.lower():
+            problems.append(f"expected the transfer summary to hold '{part}', it is "
+                            f"'{summaries}'")
     if expect.state is not None and state.state != expect.state:
         problems.append(f"expected state '{expect.state}', in '{state.state}'")
     for name, table, values in (("slot", expect.slots, state.slots),

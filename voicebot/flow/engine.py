@@ -277,6 +277,11 @@ class FlowEngine:
             else:
                 run.vars[key] = copy.deepcopy(value)
 
+    def _transfer(self, run: _Run, target: str, summary: str | None) -> Transfer:
+        scope = run.scope()
+        said = render(summary, scope).strip() if summary is not None else ""
+        return Transfer(render(target, scope).strip(), said or None)
+
     def _end(self, run: _Run, action: Transfer | Hangup, reason: str) -> None:
         run.actions.append(action)
         run.ended = True
@@ -314,7 +319,7 @@ class FlowEngine:
         if state.digits:
             run.actions.append(SendDigits(render(state.digits, run.scope())))
         if state.transfer:
-            self._end(run, Transfer(render(state.transfer, run.scope())), "transfer")
+            self._end(run, self._transfer(run, state.transfer, state.summary), "transfer")
         elif state.hangup:
             self._end(run, Hangup("flow"), "flow")
         elif state.goto:
@@ -338,7 +343,7 @@ class FlowEngine:
         if t.digits:
             run.actions.append(SendDigits(render(t.digits, run.scope())))
         if t.transfer:
-            self._end(run, Transfer(render(t.transfer, run.scope())), "transfer")
+            self._end(run, self._transfer(run, t.transfer, t.summary), "transfer")
         elif t.hangup:
             self._end(run, Hangup("flow"), "flow")
         elif t.repeat:
@@ -523,7 +528,7 @@ class FlowEngine:
         if ending.say is not None:
             run.actions.append(self._say(run, self._pick(ending.say, "give_up", run.turns, False)))
         if ending.transfer:
-            self._end(run, Transfer(render(ending.transfer, run.scope())), reason)
+            self._end(run, self._transfer(run, ending.transfer, ending.summary), reason)
         else:
             self._end(run, Hangup(reason), reason)
 

@@ -51,12 +51,15 @@ class Terminal(Strict):
 
     say: Text | None = None
     transfer: str | None = None
+    summary: str | None = None  # a template stored on the call record with the transfer
     hangup: bool = False
 
     @model_validator(mode="after")
     def _one_ending(self) -> Terminal:
         if bool(self.transfer) == bool(self.hangup):
             raise ValueError("give exactly one of 'transfer' or 'hangup: true'")
+        if self.summary is not None and not self.transfer:
+            raise ValueError("'summary' goes with 'transfer'")
         return self
 
 
@@ -141,6 +144,7 @@ class Transition(Strict):
     goto: str | None = None
     flow: str | None = None
     transfer: str | None = None
+    summary: str | None = None
     hangup: bool = False
     repeat: bool = False
 
@@ -148,6 +152,8 @@ class Transition(Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> Transition:
+        if self.summary is not None and not self.transfer:
+            raise ValueError("'summary' goes with 'transfer'")
         endings = [name for name in ENDINGS if getattr(self, name)]
         if len(endings) > 1:
             raise ValueError(f"a transition takes one of {', '.join(ENDINGS)}; got {endings}")
@@ -170,6 +176,9 @@ class State(Strict):
     goto: str | None = None
     flow: str | None = None
     transfer: str | None = None
+    # What the bot learned, for the person the call goes to: a template, stored on the
+    # call record with the transfer (docs/flows.md, "Transfer targets and hand-off").
+    summary: str | None = None
     hangup: bool = False
     # Decided on arrival, without waiting: the first entry whose `if:` holds is taken
     # (`branch: [{if: "is_open()", goto: open}, {goto: closed}]`).
@@ -185,6 +194,8 @@ class State(Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> State:
+        if self.summary is not None and not self.transfer:
+            raise ValueError("'summary' goes with 'transfer'")
         endings = [name for name in ("goto", "flow", "transfer", "hangup", "branch")
                    if getattr(self, name)]
         if len(endings) > 1:

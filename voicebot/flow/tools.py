@@ -22,14 +22,18 @@ from voicebot.flow.loader import FlowError, expand_paths, load_flow, validate_pa
 from voicebot.types import Expectation, NLUFunction, NLUResult
 
 
-def validate_main(paths: list[str], output: TextIO | None = None) -> int:
+def validate_main(paths: list[str], output: TextIO | None = None,
+                  errors_to: TextIO | None = None) -> int:
+    """Problems (errors and warnings, at file:line:col) go to stderr, so `validate f.yaml
+    > report` still shows them; the one-line verdict goes to stdout."""
     out = output or sys.stdout
+    err = errors_to or sys.stderr
     errors, warnings = validate_paths(paths)
     count = len(expand_paths(paths))
     for problem in [*errors, *warnings]:
-        print(problem, file=out)
+        print(problem, file=err)
     if errors:
-        print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=out)
+        print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=err)
         return 1
     print(f"ok: {count} flow file(s), {len(warnings)} warning(s)", file=out)
     return 0
@@ -41,7 +45,8 @@ def describe(action: Action) -> str:
     if isinstance(action, Play):
         return f"play: {action.url}"
     if isinstance(action, Transfer):
-        return f"-> transfer {action.number}"
+        summary = f" (summary: {action.summary})" if action.summary else ""
+        return f"-> transfer {action.number}{summary}"
     if isinstance(action, SendDigits):
         return f"-> digits {action.digits}"
     if isinstance(action, Hangup):
@@ -94,7 +99,7 @@ def chat_main(
         flow = load_flow(flow_path)
     except FlowError as exc:
         for error in exc.errors:
-            print(error, file=output)
+            print(error, file=sys.stderr)
         return 1
     # `--now` or `/now` fixes the clock, as `now:` does in a conversation test.
     clock: FixedClock | None = None

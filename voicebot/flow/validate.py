@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from voicebot.flow import expressions, templates
+from voicebot.flow import expressions, targets, templates
 from voicebot.flow.expressions import set_expression
 from voicebot.flow.graphcheck import check_graph
 from voicebot.flow.model import Flow
@@ -159,7 +159,7 @@ class _Checker:
             self.check_expression(t.if_, file, path + ("if",))
         self.check_set(t.set, file, path)
         self.check_say(t.say, file, path + ("say",))
-        for key in ("transfer", "play", "digits"):
+        for key in ("transfer", "summary", "play", "digits"):
             self.check_template(getattr(t, key), file, path + (key,))
         self.check_target(t.goto, file, path)
         self.check_target(t.flow, file, path, "flow")
@@ -174,7 +174,7 @@ class _Checker:
         file = self.flow.state_files[name]
         path: Path = ("states", name)
         self.check_say(state.say, file, path + ("say",))
-        for key in ("transfer", "play", "digits"):
+        for key in ("transfer", "summary", "play", "digits"):
             self.check_template(getattr(state, key), file, path + (key,))
         self.check_set(state.set, file, path)
         self.check_target(state.goto, file, path)
@@ -270,8 +270,9 @@ class _Checker:
         self.check_retry(defaults.no_match, file, ("defaults", "no_match"))
         self.check_template(defaults.error_prompt, file, ("defaults", "error_prompt"))
         self.check_say(defaults.on_max_turns.say, file, ("defaults", "on_max_turns", "say"))
-        self.check_template(defaults.on_max_turns.transfer, file,
-                            ("defaults", "on_max_turns", "transfer"))
+        for key in ("transfer", "summary"):
+            self.check_template(getattr(defaults.on_max_turns, key), file,
+                                ("defaults", "on_max_turns", key))
         if self.flow.start and self.flow.start not in self.flow.states:
             self.err(file, ("start",), f"unknown start state '{self.flow.start}'", True)
 
@@ -283,6 +284,10 @@ class _Checker:
             self.check_state(name, state)
         for file, path, transition, owner in _placements(self.flow):
             self.check_transition(transition, file, path, owner)
+        for value, file, path in targets.transfers(self.flow):
+            if not (targets.is_number(value) or targets.is_name(value)):
+                self.err(file, path, f"transfer '{value}' is neither a number (+33123456789) "
+                         "nor a target name from config.yaml's 'targets' (sales)", True)
         if not self.errors:
             self.errors.extend(check_graph(self.flow))
 

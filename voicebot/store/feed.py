@@ -75,12 +75,22 @@ class CallFeed:
 class FeedingStore:
     """The call store, publishing each successful write to a feed. Reads pass through."""
 
+    _OWN = frozenset({"_store", "feed"})
+
     def __init__(self, store: Any, feed: CallFeed) -> None:
-        self._store = store
-        self.feed = feed
+        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "feed", feed)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A setting meant for the store (e.g. its worker id) must reach the store, not
+        # stop at the wrapper where no store method would ever read it.
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._store, name, value)
 
     async def open_call(self, call_id: str, meta: dict[str, Any]) -> None:
         await self._store.open_call(call_id, meta)

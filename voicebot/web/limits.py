@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # the executor's pipes, outbound HTTP (Ringover API, Redis, PostgreSQL).
 FD_RESERVE = 256
 
+SWEEP_S = 0.5  # how often handshake deadlines are checked
 EVICTION_SCAN = 256  # pending connections peeked at most, per connection over the cap
 
 _408 = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
@@ -91,8 +92,10 @@ class ConnectionGuard:
         self.max_connections = effective_max_connections(limits.max_connections)
         self.metrics = metrics
         self.open = 0
-        # Connections still in their handshake, oldest first (dicts keep insertion order).
-        self._pending: dict[GuardedH11Protocol, asyncio.TimerHandle] = {}
+        # Connections still in their handshake -> their deadline, oldest first (dicts keep
+        # insertion order, and every deadline is the same time-out after its connect).
+        self._pending: dict[GuardedH11Protocol, float] = {}
+        self._sweeper: asyncio.TimerHandle | None = None
 
     def protocol(self) -> type[GuardedH11Protocol]:
         """The protocol class to give uvicorn (`http=`), bound to this guard."""
@@ -117,8 +120,9 @@ class ConnectionGuard:
         self.open += 1
         conn.counted = True
         loop = asyncio.get_running_loop()
-        self._pending[conn] = loop.call_later(
-            self.limits.handshake_timeout_s, self._expired, conn)
+        self._pending[conn] = loop.time() + self.limits.handshake_timeout_s
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_S, self._sweep)
         return True
 
     def _silent_pending(self) -> GuardedH11Protocol | None:
@@ -134,42 +138,59 @@ class ConnectionGuard:
                 return conn
         return None
 
-    def _expired(self, conn: GuardedH11Protocol) -> None:
-        if self._pending.pop(conn, None) is None:
-            return
-        conn.transport.write(_408)
-        conn.transport.close()
-        self._closed("handshake_timeout")
-
-    def _forget(self, conn: GuardedH11Protocol) -> None:
-        timer = self._pending.pop(conn, None)
-        if timer is not None:
-            timer.cancel()
+    def _sweep(self) -> None:
+        # One timer for all handshakes, not one per connection: a flood costs less.
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        expired = []
+        for conn, deadline in self._pending.items():
+            if deadline > now:
+                break
+            expired.append(conn)
+        for conn in expired:
+            del self._pending[conn]
+            conn.transport.write(_408)
+            conn.transport.close()
+            self._closed("handshake_timeout")
+        self._sweeper = loop.call_later(SWEEP_S, self._sweep) if self._pending else None
 
     def handshaken(self, conn: GuardedH11Protocol) -> None:
-        self._forget(conn)
+        self._pending.pop(conn, None)
 
     def lost(self, conn: GuardedH11Protocol) -> None:
-        self._forget(conn)
+        self._pending.pop(conn, None)
         if conn.counted:
             conn.counted = False
             self.open -= 1
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, reporting to a ConnectionGuard. A WebSocket upgrade hands
-    the transport to another protocol, which never calls our connection_lost: the guard
-    learns of the end from the transport itself (see `_watch`)."""
+    """uvicorn's h11 protocol, reporting to a ConnectionGuard.
+
+    The HTTP machinery (an h11 parser, flow control, the peer's addresses) is only built
+    when the first byte arrives: a connection of a silent flood costs the guard's book-
+    keeping and nothing more. A WebSocket upgrade hands the transport to another
+    protocol, which never calls our connection_lost: the guard learns of the end from
+    the transport itself (see `_watch`)."""
 
     guard: ConnectionGuard
     counted = False
+    _http = False  # the h11 side is built (first byte received)
+
+    def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any],
+                 _loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._args = (config, server_state, app_state, _loop)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        if not self.guard.opened(self):
-            self.connections.discard(self)
+        self.transport = transport
+        self.guard.opened(self)
 
     def data_received(self, data: bytes) -> None:
+        if not self._http:
+            self._http = True
+            transport = self.transport  # H11Protocol.__init__ resets it
+            super().__init__(*self._args)
+            super().connection_made(transport)
         super().data_received(data)
         if self.scope is not None:  # a complete request head (or an upgrade) came in
             self.guard.handshaken(self)
@@ -191,7 +212,20 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.guard.lost(self)
-        super().connection_lost(exc)
+        if self._http:
+            super().connection_lost(exc)
+
+    def eof_received(self) -> None:
+        if self._http:
+            super().eof_received()
+
+    def pause_writing(self) -> None:
+        if self._http:
+            super().pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._http:
+            super().resume_writing()
 
 
 class CallLimits:
