@@ -51,3 +51,10 @@ def test_french_ouais_is_no_intent(nlu) -> None:  # type: ignore[no-untyped-def]
 ])
 def test_bare_yes_no(said: str, polarity: bool | None) -> None:
     assert bare_yes_no(words(said)) is polarity
+
+
+@pytest.mark.parametrize("heard", ["M-A-M-A-M", "M.", "Mmm.", "Hmm.", "Shh"])
+def test_a_hum_transcribed_as_letters_is_no_intent(nlu, heard: str) -> None:  # type: ignore[no-untyped-def]
+    # What Whisper made of espeak's "mhm": e5 placed it at agent (0.58) in a one-intent state.
+    one_intent = Expectation([IntentSpec("agent", ["agent", "speak to an agent"])])
+    assert nlu.parse(heard, one_intent).intent is None

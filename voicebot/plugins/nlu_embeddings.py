@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from voicebot.nlu.entities import answers_slot, bare_yes_no, extract
-from voicebot.nlu.normalize import normalize, words
+from voicebot.nlu.normalize import has_content, normalize, words
 from voicebot.nlu.semantic import centre, confidence, decide
 from voicebot.plugins.encoders import Encoder, create_encoder
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
@@ -164,6 +164,8 @@ class EmbeddingsNLU:
                 if any(bare_yes_no(words(e, language=expectation.language),
                                    expectation.language) is polarity for e in spec.examples):
                     return NLUResult(text, spec.name, 1.0, entities)
+            return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
+        if not has_content(tokens):
             return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
         if self.options.words_first:
             by_words = self._words.parse(text, expectation)
