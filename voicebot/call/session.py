@@ -24,6 +24,7 @@ from voicebot.audio.endpointer import (
 )
 from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
+from voicebot.call import http_step
 from voicebot.call.backchannel import not_a_turn
 from voicebot.call.handoff import hand_off
 from voicebot.call.joining import OpenTurn
@@ -34,6 +35,7 @@ from voicebot.call.speaker import Speaker
 from voicebot.call.tts_stream import SpokenText, stream_speech
 from voicebot.flow import actions as act
 from voicebot.flow import events as ev
+from voicebot.flow.http_client import HttpBudget
 from voicebot.plugins.base import NLUResult, Transcript, call_plugin
 from voicebot.telephony import media
 
@@ -58,6 +60,7 @@ class CallSession:
         self.call_id = call_id
         self.call = dict(call)
         self.outbox = outbox
+        self.http_budget = HttpBudget()  # the flow's http steps share one per call
         cfg = services.config
         self.vad = services.new_vad()
         self.endpointer = Endpointer(
@@ -352,6 +355,8 @@ class CallSession:
             await self._step(ev.NoInput(), turn={"no_input": True})
         elif kind == "webhook":
             await self._step(ev.Webhook(item[1], item[2]), turn=None)
+        elif kind == "http":
+            await self._step(item[1], turn=None)
 
     async def _user_turn(
         self, utt: SpeechEnded, stt: asyncio.Future[Transcript], speech_end: float
@@ -453,6 +458,11 @@ class CallSession:
                 await self.outbox.send(handed)
                 self.ended = True
                 self.outcome = "transfer" if isinstance(handed, media.Transfer) else "error"
+            elif isinstance(action, act.HttpCall):  # answered later, as an "http" item
+                self._spawn(http_step.run(
+                    action, self.s.config.http, self.http_budget,
+                    say=lambda text: self._say(act.Say(text), None, None),
+                    answer=lambda result: self._enqueue(("http", result))))
             elif isinstance(action, act.SendDigits):
                 await self.outbox.send(media.SendDigits(action.digits))
             elif isinstance(action, act.Break):
