@@ -146,7 +146,7 @@ class DtmfMessage(_Message):
 
 
 ControlMessage = StartMessage | StopMessage | DtmfMessage
-_KINDS: dict[str, type[_Message]] = {
+_KINDS: dict[str, type[StartMessage] | type[StopMessage] | type[DtmfMessage]] = {
     "start": StartMessage, "stop": StopMessage, "dtmf": DtmfMessage,
 }
 
