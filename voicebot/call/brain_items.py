@@ -10,6 +10,7 @@ from typing import Any
 
 from voicebot.audio.endpointer import SpeechEnded
 from voicebot.call.joining import OpenTurn
+from voicebot.flow.events import HttpResult
 from voicebot.types import Transcript
 
 
@@ -37,4 +38,11 @@ class WebhookArrived:
     data: Mapping[str, Any]
 
 
-BrainItem = HeardUtterance | PressedKey | NoInputElapsed | WebhookArrived
+@dataclass(frozen=True, slots=True)
+class HttpAnswered:
+    """The flow's http step came back (voicebot/call/http_step.py)."""
+
+    result: HttpResult
+
+
+BrainItem = HeardUtterance | PressedKey | NoInputElapsed | WebhookArrived | HttpAnswered

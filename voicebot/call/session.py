@@ -43,6 +43,7 @@ from voicebot.call.speaker import Speaker
 from voicebot.call.turns import QUEUE_SIZE, TurnTaking
 from voicebot.flow import events as ev
 from voicebot.flow.engine import CallState
+from voicebot.flow.http_client import HttpBudget
 from voicebot.plugins.base import call_plugin
 from voicebot.types import Transcript
 
@@ -92,6 +93,7 @@ class CallSession(TurnTaking):
         self.ended = False
         self.closed = asyncio.Event()
         self._queue: asyncio.Queue[BrainItem] = asyncio.Queue(QUEUE_SIZE)
+        self.http_budget = HttpBudget()
         self._brain: asyncio.Task[None] | None = None
         self._no_input: asyncio.Task[None] | None = None
         self._spec: tuple[int, asyncio.Future[Transcript]] | None = None

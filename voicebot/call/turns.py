@@ -16,10 +16,12 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, assert_never
 
 from voicebot.audio.frame import PIPELINE_RATE
+from voicebot.call import http_step
 from voicebot.call.backchannel import not_a_turn
 from voicebot.call.brain_items import (
     BrainItem,
     HeardUtterance,
+    HttpAnswered,
     NoInputElapsed,
     PressedKey,
     WebhookArrived,
@@ -33,6 +35,7 @@ from voicebot.call.tts_stream import SpokenText, stream_speech
 from voicebot.flow import actions as act
 from voicebot.flow import events as ev
 from voicebot.flow.engine import CallState, FlowEngine
+from voicebot.flow.http_client import HttpBudget
 from voicebot.plugins.base import call_plugin
 from voicebot.store.turn import TurnRecord
 from voicebot.telephony import media
@@ -58,6 +61,7 @@ class TurnTaking(ABC):
     media_s: float
     log: logging.LoggerAdapter[logging.Logger]
     _queue: asyncio.Queue[BrainItem]
+    http_budget: HttpBudget  # the flow's http steps share one per call
 
     # ---- hooks the listening half provides ---------------------------------------------
 
@@ -123,6 +127,8 @@ class TurnTaking(ABC):
             await self._step(ev.NoInput(), turn=TurnRecord(no_input=True))
         elif isinstance(item, WebhookArrived):
             await self._step(ev.Webhook(item.name, dict(item.data)), turn=None)
+        elif isinstance(item, HttpAnswered):
+            await self._step(item.result, turn=None)
         else:
             assert_never(item)
 
@@ -245,6 +251,11 @@ class TurnTaking(ABC):
                 transferred = isinstance(handed, media.Transfer)
                 self.hangup_requested = not transferred
                 self.outcome = "transfer" if transferred else "error"
+            elif isinstance(action, act.HttpCall):  # answered later, as an HttpAnswered
+                self._spawn(http_step.run(
+                    action, self.s.config.http, self.http_budget,
+                    say=lambda text: self._say(act.Say(text), None, None),
+                    answer=lambda result: self._enqueue(HttpAnswered(result))))
             elif isinstance(action, act.SendDigits):
                 await self.outbox.send(media.SendDigits(action.digits))
             elif isinstance(action, act.Break):

@@ -48,6 +48,8 @@ def transfers(flow: Flow) -> Iterator[tuple[str, str, Path]]:
         for kind in ("on", "branch"):
             for index, t in enumerate(getattr(state, kind)):
                 found.append((t.transfer, file, base + (kind, index, "transfer")))
+        if state.on_error is not None:
+            found.append((state.on_error.transfer, file, base + ("on_error", "transfer")))
     per_file: dict[str, int] = {}
     for file, t in zip(flow.global_files, flow.global_transitions, strict=True):
         index = per_file.get(file, 0)
