@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from voicebot.config import Config, ConfigError, load_config
+from voicebot.flow import targets
 from voicebot.flow.loader import load_flow, validate_paths
 from voicebot.plugins.registry import KINDS, PluginConfigError, PluginRegistry
 
@@ -45,8 +46,18 @@ def _check_flow(config: Config, out: TextIO, err: TextIO) -> tuple[int, str | No
         print(problem, file=err if problem in errors else out)
     if errors:
         return len(errors), None
+    loaded = load_flow(flow)
+    unknown = [(value, file, path) for value, file, path in targets.transfers(loaded)
+               if targets.is_name(value) and value not in config.targets]
+    for value, file, path in unknown:
+        mark = loaded.where(file, path, prefer_value=True)
+        known = ", ".join(sorted(config.targets)) or "none"
+        print(f"{file}:{mark.line}:{mark.column}: transfer target '{value}' is not in "
+              f"the config's 'targets' (targets: {known})", file=err)
+    if unknown:
+        return len(unknown), loaded.language
     print(f"  flow {config.flow}: ok ({len(warnings)} warning(s))", file=out)
-    return 0, load_flow(flow).language
+    return 0, loaded.language
 
 
 def _check_plugins(config: Config, language: str | None, load: bool, out: TextIO,

@@ -80,6 +80,10 @@ def edges(flow: Flow, expand_globals: bool = True) -> list[Edge]:
             edge = transition_edge(flow, name, t, f"if {t.if_}" if t.if_ else "otherwise")
             if edge:
                 found.append(edge)
+        if state.on_error is not None:
+            edge = transition_edge(flow, name, state.on_error, "http error")
+            if edge:
+                found.append(edge)
         if not state.waits():
             continue
         for t in state.on:
