@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from flow_helpers import FlowFiles, understand
 from test_flow_validate import assert_error_at
 
 from voicebot.call import http_step
+from voicebot.check import check_main
 from voicebot.flow.actions import HttpCall, Say
 from voicebot.flow.convtest import run_file, sender, settle
 from voicebot.flow.engine import CallState, FlowEngine
@@ -336,3 +338,21 @@ def test_a_hangup_cancels_the_request(api: str) -> None:
 
     asyncio.run(scenario())
     assert answers == []
+
+
+def test_check_wants_env_names_listed_and_set(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "orders.yaml").write_text(FLOW.replace("API", "https://api.example.com"))
+    config = tmp_path / "config.yaml"
+    config.write_text("flow: orders.yaml\nnlu: {use: examples}\n")
+    err = io.StringIO()
+    assert check_main(str(config), load=False, out=io.StringIO(), err=err) == 1
+    assert "env.ORDERS_TOKEN is not listed in config http.env" in err.getvalue()
+    config.write_text("flow: orders.yaml\nnlu: {use: examples}\nhttp: {env: [ORDERS_TOKEN]}\n")
+    monkeypatch.delenv("ORDERS_TOKEN")
+    err = io.StringIO()
+    assert check_main(str(config), load=False, out=io.StringIO(), err=err) == 1
+    assert "env.ORDERS_TOKEN is not set in the environment" in err.getvalue()
+    monkeypatch.setenv("ORDERS_TOKEN", "x")
+    err = io.StringIO()
+    assert check_main(str(config), load=False, out=io.StringIO(), err=err) == 0, err.getvalue()
