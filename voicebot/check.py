@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from voicebot.config import Config, ConfigError, load_config
 from voicebot.flow import targets
-from voicebot.flow.http_spec import ENV
+from voicebot.flow.http_spec import ENV, HttpSpec
 from voicebot.flow.loader import load_flow, validate_paths
 from voicebot.flow.model import Flow
 from voicebot.plugins.registry import KINDS, PluginConfigError, PluginRegistry
@@ -66,18 +66,24 @@ def _check_flow(config: Config, out: TextIO, err: TextIO) -> tuple[int, str | No
 
 def _check_env(config: Config, flow: Flow, err: TextIO) -> int:
     """`{{ env.NAME }}` in an http step needs NAME listed in http.env and set now."""
-    problems = 0
+    steps: list[tuple[HttpSpec, str, tuple[str | int, ...]]] = []
     for name, state in flow.states.items():
-        if state.http is None:
-            continue
-        texts = [state.http.url, *state.http.headers.values()]
+        file, base = flow.state_files[name], ("states", name)
+        steps += [(state.http, file, base)] if state.http else []
+        steps += [(t.http, file, base + ("on", i)) for i, t in enumerate(state.on) if t.http]
+    per_file: dict[str, int] = {}  # a global's yaml path counts within its own file
+    for file, t in zip(flow.global_files, flow.global_transitions, strict=True):
+        index = per_file[file] = per_file.get(file, -1) + 1
+        steps += [(t.http, file, ("global", index))] if t.http else []
+    problems = 0
+    for spec, file, path in steps:
+        texts = [spec.url, *spec.headers.values()]
         for env in sorted({m.group(1) for text in texts for m in ENV.finditer(text)}):
             why = ("is not listed in config http.env" if env not in config.http.env
                    else "is not set in the environment" if env not in os.environ else "")
             if why:
-                mark = flow.where(flow.state_files[name], ("states", name, "http"))
-                print(f"{flow.state_files[name]}:{mark.line}:{mark.column}: env.{env} "
-                      f"{why}", file=err)
+                mark = flow.where(file, path + ("http",))
+                print(f"{file}:{mark.line}:{mark.column}: env.{env} {why}", file=err)
                 problems += 1
     return problems
 
