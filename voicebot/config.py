@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from voicebot.flow import targets as transfer_targets
+from voicebot.flow.http_client import HttpLimits
 from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
 
 
@@ -229,6 +230,8 @@ class Config(_Section):
     twilio: TwilioConfig = TwilioConfig()
     # Where a flow's `transfer: sales` goes: {sales: "+33123456789"} (docs/flows.md).
     targets: dict[str, str] = Field(default_factory=dict)
+    # What a flow's http steps may reach, and how much (voicebot/flow/http_client.py).
+    http: HttpLimits = HttpLimits()
     # Where relative paths in this file are resolved from.
     base_dir: Path = Path(".")
 

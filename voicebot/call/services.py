@@ -11,10 +11,11 @@ import logging
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from voicebot.call.flow_catalog import FlowCatalog
 from voicebot.call.prompt_cache import prompt_pieces, synthesise_prompts
+from voicebot.call.registry import CallRegistry
 from voicebot.call.tts_scheduler import TTSScheduler
 from voicebot.config import Config
 from voicebot.flow.engine import FlowEngine
@@ -24,9 +25,20 @@ from voicebot.plugins.base import NLU, STT, TTS, VAD
 from voicebot.plugins.registry import PluginRegistry, health, warm_up
 from voicebot.plugins.tts_cache import CachedTTS
 from voicebot.store.feed import CallFeed
+from voicebot.store.kinds import RecordStore
 from voicebot.telephony.inbound import warm_up_filters
+from voicebot.telephony.ringover_api import RingoverClient
 
 log = logging.getLogger(__name__)
+
+P = TypeVar("P")
+
+
+def _as(kind: type[P], plugin: object) -> P:
+    """The plugin, checked against the protocol it is used as (its methods are there)."""
+    if not isinstance(plugin, kind):
+        raise TypeError(f"{type(plugin).__name__} is not a {kind.__name__} plugin")
+    return plugin
 
 
 @dataclass
@@ -40,9 +52,10 @@ class Services:
     executor: ThreadPoolExecutor
     metrics: Metrics
     tts_executor: Executor | None = None
-    store: Any = None  # voicebot.store.records.CallStore
-    calls: Any = None  # voicebot.call.registry.CallRegistry
-    ringover: Any = None  # voicebot.telephony.ringover_api.RingoverClient
+    # Set by the app (app.py `_open_records`); None in a session built without records.
+    store: RecordStore | None = None
+    calls: CallRegistry | None = None  # or its cluster form, ClusterRegistry
+    ringover: RingoverClient | None = None
     feed: CallFeed = field(default_factory=CallFeed)  # live record writes, for the console
     flows: FlowCatalog | None = None  # flows a call may pick by name (flow=...)
     ready: bool = False
@@ -58,9 +71,12 @@ class Services:
         # The flow's language picks Whisper's language and model and the voice, where
         # config.yaml leaves them open (plugins' `for_language`).
         language = engine.flow.language
-        stt = registry.create("stt", config.stt.use, config.stt.options, language)
-        nlu = registry.create("nlu", config.nlu.use, config.nlu.options, language)
-        tts = CachedTTS(registry.create("tts", config.tts.use, config.tts.options, language))
+        stt = _as(STT, registry.create("stt", config.stt.use, config.stt.options, language))
+        nlu = _as(NLU, registry.create("nlu", config.nlu.use, config.nlu.options, language))
+        # The cache is a TTS in every way but ClassVar-ness (it takes its name from the
+        # plugin it wraps), which the protocol cannot express.
+        tts = cast(TTS, CachedTTS(
+            registry.create("tts", config.tts.use, config.tts.options, language)))
         # VAD is per call (it has state); build one now so a bad option fails at start-up.
         registry.create("vad", config.vad.use, config.vad.options)
         executor = ThreadPoolExecutor(
@@ -72,7 +88,8 @@ class Services:
         return cls(config, registry, engine, stt, nlu, tts, executor, Metrics(), tts_executor)
 
     def new_vad(self) -> VAD:
-        return self.registry.create("vad", self.config.vad.use, self.config.vad.options)
+        return _as(VAD, self.registry.create("vad", self.config.vad.use,
+                                             self.config.vad.options))
 
     async def load(self) -> None:
         """Load and warm up every plugin off the event loop, one after the other, so the

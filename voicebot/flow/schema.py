@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicebot.flow.http_spec import HttpSpec
 from voicebot.flow.open_hours import OpenHours, check_timezone
 from voicebot.types import SlotType
 
@@ -147,11 +148,18 @@ class Transition(Strict):
     summary: str | None = None
     hangup: bool = False
     repeat: bool = False
+    # A request made once the transition's say/play/digits are out; its ending waits for
+    # the answer, and a failure takes `on_error` instead (voicebot/flow/http_spec.py).
+    http: HttpSpec | None = None
+    on_error: Transition | None = None
 
     _coerce = field_validator("dtmf", "digits", "transfer", mode="before")(_as_text)
 
     @model_validator(mode="after")
     def _shape(self) -> Transition:
+        if (self.http is None) != (self.on_error is None):
+            raise ValueError("'http' and 'on_error' go together: say where a failed request "
+                             "goes")
         if self.summary is not None and not self.transfer:
             raise ValueError("'summary' goes with 'transfer'")
         endings = [name for name in ENDINGS if getattr(self, name)]
@@ -183,6 +191,10 @@ class State(Strict):
     # Decided on arrival, without waiting: the first entry whose `if:` holds is taken
     # (`branch: [{if: "is_open()", goto: open}, {goto: closed}]`).
     branch: list[Transition] = []
+    # A request made on arrival; the state moves on (goto/branch/...) once it is answered,
+    # or takes `on_error` when it fails (voicebot/flow/http_spec.py).
+    http: HttpSpec | None = None
+    on_error: Transition | None = None
     no_input: RetrySpec | None = None
     no_match: RetrySpec | None = None
     barge_in: BargeInValue | None = None
@@ -201,6 +213,12 @@ class State(Strict):
         if len(endings) > 1:
             raise ValueError("a state ends in at most one of goto/flow/transfer/hangup/branch: "
                              f"{endings}")
+        if self.http is not None and (self.on or self.collect):
+            raise ValueError("a state with 'http' moves on once answered: it takes no "
+                             "'on'/'collect' (go to a state that waits)")
+        if (self.http is None) != (self.on_error is None):
+            raise ValueError("'http' and 'on_error' go together: say where a failed request "
+                             "goes")
         if endings and (self.on or self.collect):
             raise ValueError(f"'{endings[0]}' leaves the state at once, so 'on'/'collect' "
                              "would never run")

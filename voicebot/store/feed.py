@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from voicebot.store.turn import TurnRecord
+
 SUBSCRIBER_QUEUE = 1000
 LAGGED: dict[str, Any] = {"kind": "lagged"}
 
@@ -98,9 +100,9 @@ class FeedingStore:
         await self._store.add_event(call_id, kind, data)
         self.feed.publish(call_id, "event", {"kind": kind, "data": data})
 
-    async def add_turn(self, call_id: str, turn: dict[str, Any]) -> None:
+    async def add_turn(self, call_id: str, turn: TurnRecord) -> None:
         await self._store.add_turn(call_id, turn)
-        self.feed.publish(call_id, "turn", turn)
+        self.feed.publish(call_id, "turn", turn.as_dict())
 
     async def close_call(self, call_id: str, reason: str) -> None:
         await self._store.close_call(call_id, reason)
