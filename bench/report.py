@@ -69,7 +69,9 @@ def _cut(r: dict[str, Any], bot: str) -> str:
     c = _get(r, "cutoffs", bot)
     if not c or c.get("rate") is None:
         return "not measured"
-    return f"{c['rate'] * 100:.0f} % ({c['cut']} of {c['n']})"
+    how = (f": {c['early']} before the caller finished, {c['twice']} answered twice"
+           if "twice" in c else "")
+    return f"{c['rate'] * 100:.0f} % ({c['cut']} of {c['n']}{how})"
 
 
 def _echo(r: dict[str, Any], bot: str) -> str:
@@ -97,7 +99,7 @@ ROWS: list[tuple[str, str, Any]] = [
      lambda r, b: _pair(r, "noisy_45", b) + _missed(r, "noisy_45", b)),
     ("reply, new words, noisy line -35 dBFS", "noisy_35",
      lambda r, b: _pair(r, "noisy_35", b) + _missed(r, "noisy_35", b)),
-    ("cut-offs: long answers with pauses answered before the caller finished", "cutoffs",
+    ("cut-offs: long answers with pauses of which the bot answered a part", "cutoffs",
      lambda r, b: _cut(r, b)),
     ("reply with 8 talking calls, new words, Piper caller", "load8",
      lambda r, b: _pair(r, "load8", b) + _missed(r, "load8", b)),
