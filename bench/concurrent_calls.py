@@ -204,6 +204,10 @@ def main() -> None:
     parser.add_argument("--speculative", choices=("on", "off"), default="on")
     parser.add_argument("--workers", type=int, default=2, help="server.executor_workers")
     parser.add_argument("--stt-threads", type=int, default=1, help="whisper cpu_threads")
+    parser.add_argument("--fresh", action="store_true",
+                        help="every reply is new text (bench/flows/fresh_calls.yaml): "
+                             "synthesised while the caller waits, never from the TTS cache")
+    parser.add_argument("--tts", default=None, help="tts plugin (e.g. piper); config's if unset")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     corpus = Corpus.build()
@@ -214,11 +218,12 @@ def main() -> None:
     print(f"{len(corpus.turns)} caller utterances ({len(VOICES)} espeak voices + recordings); "
           f"{args.turns} turns a call; hangover {args.hangover} ms; speculative STT "
           f"{args.speculative}; {args.workers} executor workers; whisper on "
-          f"{args.stt_threads} threads; "
+          f"{args.stt_threads} threads; {'fresh' if args.fresh else 'cached'} replies; "
+          f"tts {args.tts or 'as configured'}; "
           f"pass: all transferred, 0 dropped, p95 <= {budget_ms} ms")
     print(f"{'N':>3} {'ok':>5} {'turns':>5} {'miss':>4} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'max ms':>7} {'dropped':>7} {'cpu/call-s':>10} {'rss MB':>7} {'client cpu':>10} "
-          f"{'errors':>6} {'load':>5} {'stt n':>5} {'stt ms':>6}  verdict")
+          f"{'errors':>6} {'load':>5} {'stt n':>5} {'stt ms':>6} {'tts ms':>6}  verdict")
     best, fails = 0, 0
     overrides = {
         "listen": {"hangover_ms": args.hangover, "speculative": args.speculative == "on"},
@@ -226,7 +231,10 @@ def main() -> None:
         "stt": {"use": "whisper", "options": {"model": "bundled", "compute_type": "int8",
                                                "beam_size": 1, "cpu_threads": args.stt_threads}},
     }
-    with running_server(FLOW, **overrides) as srv:
+    if args.tts:
+        overrides["tts"] = {"use": args.tts, "options": {}}
+    flow = FLOW.with_name("fresh_calls.yaml") if args.fresh else FLOW
+    with running_server(flow, **overrides) as srv:
         pid, http = srv["process"].pid, srv["http"]
         for n in levels:
             wait_idle(http)
@@ -246,6 +254,10 @@ def main() -> None:
             stt_s = (metric(after, "voicebot_stt_seconds_sum")
                      - metric(before, "voicebot_stt_seconds_sum"))
             stt_ms = stt_s / stt_n * 1000 if stt_n else float("nan")
+            # Mean time from a `say` to its first piece of audio (synthesis and its queue).
+            tts_n, tts_s = (metric(after, f"voicebot_tts_seconds_{k}")
+                            - metric(before, f"voicebot_tts_seconds_{k}") for k in ("count", "sum"))
+            tts_ms = tts_s / tts_n * 1000 if tts_n else float("nan")
             call_s = sum(o.seconds for o in outcomes)
             ok = sum(o.transferred for o in outcomes)
             missing = sum(o.missing for o in outcomes)
@@ -257,7 +269,7 @@ def main() -> None:
                   f"{p95:7.0f} {max(ms, default=float('nan')):7.0f} "
                   f"{int(sum(dropped.values())):7d} {(cpu1 - cpu0) / call_s:10.3f} "
                   f"{srv['rss_peak']:7.0f} {client1 - client0:9.1f}s {int(errors):6d} "
-                  f"{os.getloadavg()[0]:5.1f} {int(stt_n):5d} {stt_ms:6.0f}  "
+                  f"{os.getloadavg()[0]:5.1f} {int(stt_n):5d} {stt_ms:6.0f} {tts_ms:6.0f}  "
                   f"{'pass' if passed else 'FAIL'}{' ' + str(dropped) if dropped else ''}",
                   flush=True)
             kinds = {dict(k[1]).get("kind"): v - before.get(k, 0) for k, v in after.items()

@@ -43,15 +43,17 @@ def speech_bounds(
     return int(loud[0] * hop), int((loud[-1] + 1) * hop)
 
 
-def load_utterances(min_s: float = 1.0, max_s: float = 3.5, limit: int = 40) -> list[Utterance]:
-    """Single-sentence prompts of a length a caller's turn might have, in a stable order."""
-    lines = gzip.open(TRANSCRIPTS, "rt", errors="replace").read().splitlines()
+def load_utterances(min_s: float = 1.0, max_s: float = 3.5, limit: int = 40,
+                    sounds: Path = SOUNDS, transcripts: Path = TRANSCRIPTS) -> list[Utterance]:
+    """Single-sentence prompts of a length a caller's turn might have, in a stable order
+    (English by default; the French set is `sounds=.../fr`, its transcripts file)."""
+    lines = gzip.open(transcripts, "rt", errors="replace").read().splitlines()
     out: list[Utterance] = []
     for line in lines:
         m = re.match(r"^([\w-]+):\s*(.+)$", line)
-        if not m or m.group(2).startswith("["):
+        if not m or m.group(2).startswith(("[", "(")):
             continue
-        path = SOUNDS / f"{m.group(1)}.wav"
+        path = sounds / f"{m.group(1)}.wav"
         if not path.exists():
             continue
         pcm = load_wav_8k(str(path))

@@ -17,43 +17,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import Utterance, percentile, speech_bounds
-from bench.stt_accuracy_fr import DOC, RESULTS, ROOT, SOUNDS, TRANSCRIPTS, machine
-from voicebot.simulator import Silence, Speech, WaitQuiet, load_wav_8k, simulate
+from bench.corpus import load_utterances, percentile
+from bench.result_section import ROOT, machine, render_section, write_result
+from bench.stt_accuracy_fr import SOUNDS, TRANSCRIPTS
+from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
 from voicebot.testing.server import running_server
 
 FLOW = Path(__file__).parent / "flows" / "turns_fr.yaml"
-BEGIN, END = "<!-- reply-fr:begin -->", "<!-- reply-fr:end -->"
-
-
-def french_utterances(limit: int, min_s: float = 1.0, max_s: float = 3.5) -> list[Utterance]:
-    out: list[Utterance] = []
-    for line in gzip.open(TRANSCRIPTS, "rt", errors="replace").read().splitlines():
-        m = re.match(r"^([\w-]+):\s*(.+)$", line)
-        if not m or m.group(2).startswith(("[", "(")):
-            continue
-        path = SOUNDS / f"{m.group(1)}.wav"
-        if not path.exists():
-            continue
-        pcm = load_wav_8k(str(path))
-        start, end = speech_bounds(pcm)
-        pcm = pcm[start:end]
-        if min_s <= pcm.size / 8000 <= max_s:
-            out.append(Utterance(m.group(1), m.group(2), pcm))
-        if len(out) >= limit:
-            break
-    return out
 
 
 def measure(count: int) -> dict[str, Any]:
-    utterances = french_utterances(count)
+    utterances = load_utterances(limit=count, sounds=SOUNDS, transcripts=TRANSCRIPTS)
     latencies: list[float] = []
     with running_server(FLOW, startup_timeout=180) as srv:
         script: list[Any] = [WaitQuiet(0.5, timeout=30)]
@@ -77,30 +56,16 @@ def measure(count: int) -> dict[str, Any]:
     }
 
 
+TABLE = [
+    "| caller | STT / TTS | turns answered | reply p50 / p95 |",
+    "| --- | --- | --- | --- |",
+    "| {caller} | {stt} / {tts} | {answered} of {turns} | {reply_ms_p50} / {reply_ms_p95} ms |",
+]
+
+
 def render() -> None:
-    files = sorted(RESULTS.glob("reply-fr-*.json"))
-    if not files:
-        raise SystemExit("no docs/benchmarks/reply-fr-*.json to render")
-    r = json.loads(files[-1].read_text())
-    m = r["machine"]
-    section = "\n".join([
-        BEGIN,
-        f"From `{files[-1].relative_to(ROOT)}` (`python -m bench.reply_latency_fr --json`), "
-        f"commit {m['commit']}, {m['cpu']}, {m['cores']} cores, load average "
-        f"{m['load_avg'][0]:.1f} while it ran.",
-        "",
-        "| caller | STT / TTS | turns answered | reply p50 / p95 |",
-        "| --- | --- | --- | --- |",
-        f"| {r['caller']} | {r['stt']} / {r['tts']} | {r['answered']} of {r['turns']} | "
-        f"{r['reply_ms_p50']} / {r['reply_ms_p95']} ms |",
-        END,
-    ])
-    doc = DOC.read_text()
-    if BEGIN in doc:
-        doc = doc[:doc.index(BEGIN)] + section + doc[doc.index(END) + len(END):]
-    else:
-        doc += "\n## French replies\n\n" + section + "\n"
-    DOC.write_text(doc)
+    render_section("reply-fr", "reply-fr", "French replies",
+                   "python -m bench.reply_latency_fr --json", TABLE)
 
 
 def main() -> None:
@@ -115,9 +80,7 @@ def main() -> None:
     result = measure(args.utterances)
     print(json.dumps(result, indent=2))
     if args.json:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"reply-fr-{result['date'][:10]}.json"
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        out = write_result(result, "reply-fr")
         print(f"wrote {out.relative_to(ROOT)}")
         if args.render:
             render()

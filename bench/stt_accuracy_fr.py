@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import platform
 import statistics
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,16 +29,13 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
+from bench.result_section import ROOT, machine, render_section, write_result
 from bench.stt_accuracy import phone_line
 from voicebot.nlu.french import NUMBER_WORDS, find_digits, words
 from voicebot.plugins.registry import PluginRegistry
 
-ROOT = Path(__file__).resolve().parents[1]
 SOUNDS = Path("/usr/share/asterisk/sounds/fr")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz")
-RESULTS = ROOT / "docs" / "benchmarks"
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- stt-fr:begin -->", "<!-- stt-fr:end -->"
 
 
 def comparable(text: str) -> list[str]:
@@ -77,16 +71,6 @@ def samples(limit: int) -> list[tuple[str, Path, str]]:
     return found[:limit] if limit else found
 
 
-def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "load_avg": os.getloadavg(),
-            "python": platform.python_version(), "commit": commit}
-
-
 def measure(limit: int, hints: bool) -> dict[str, Any]:
     stt: Any = PluginRegistry().create(
         "stt", "whisper", {"cpu_threads": 1, "use_hints": hints}, language="fr")
@@ -113,37 +97,25 @@ def measure(limit: int, hints: bool) -> dict[str, Any]:
         "model": "whisper base (multilingual), int8, short encoder window",
         "hints": hints, "utterances": len(corpus), "reference_words": ref_words,
         "wer": round(errors / max(1, ref_words), 4),
+        "wer_percent": round(100 * errors / max(1, ref_words), 1),
         "stt_seconds_p50": round(statistics.median(seconds), 3),
         "stt_seconds_p95": round(quantiles[18], 3),
+        "stt_ms_p50": round(1000 * statistics.median(seconds)),
+        "stt_ms_p95": round(1000 * quantiles[18]),
         "worst": [{"name": n, "reference": r, "heard": h} for _, n, r, h in worst[:5]],
     }
 
 
+TABLE = [
+    "| corpus | model | utterances | WER | STT time per turn p50 / p95 |",
+    "| --- | --- | --- | --- | --- |",
+    "| {corpus} | {model} | {utterances} | {wer_percent} % | {stt_ms_p50} / {stt_ms_p95} ms |",
+]
+
+
 def render() -> None:
-    files = sorted(RESULTS.glob("stt-fr-*.json"))
-    if not files:
-        raise SystemExit("no docs/benchmarks/stt-fr-*.json to render")
-    result = json.loads(files[-1].read_text())
-    m = result["machine"]
-    section = "\n".join([
-        BEGIN,
-        f"From `{files[-1].relative_to(ROOT)}` (`python -m bench.stt_accuracy_fr --json`), "
-        f"commit {m['commit']}, {m['cpu']}, {m['cores']} cores, load average "
-        f"{m['load_avg'][0]:.1f} while it ran.",
-        "",
-        "| corpus | model | utterances | WER | STT time per turn p50 / p95 |",
-        "| --- | --- | --- | --- | --- |",
-        f"| {result['corpus']} | {result['model']}{', hints' if result['hints'] else ''} | "
-        f"{result['utterances']} | {result['wer'] * 100:.1f} % | "
-        f"{result['stt_seconds_p50'] * 1000:.0f} / {result['stt_seconds_p95'] * 1000:.0f} ms |",
-        END,
-    ])
-    doc = DOC.read_text()
-    if BEGIN in doc:
-        doc = doc[:doc.index(BEGIN)] + section + doc[doc.index(END) + len(END):]
-    else:
-        doc += "\n## French speech recognition\n\n" + section + "\n"
-    DOC.write_text(doc)
+    render_section("stt-fr", "stt-fr", "French speech recognition",
+                   "python -m bench.stt_accuracy_fr --json", TABLE)
 
 
 def main() -> None:
@@ -162,9 +134,7 @@ def main() -> None:
     for item in result["worst"]:
         print(f"  {item['name']}: {item['reference']!r} -> {item['heard']!r}")
     if args.json:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"stt-fr-{result['date'][:10]}.json"
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        out = write_result(result, "stt-fr")
         print(f"wrote {out.relative_to(ROOT)}")
         if args.render:
             render()

@@ -48,17 +48,17 @@ CALL_KEYS = ("call_id", "from", "to", "from_number", "to_number", "direction", "
 
 def create_app(config: Config, services: Services | None = None) -> FastAPI:
     services = services or Services.build(config)
-    _open_records(services)
+    store, calls = _open_records(services)
     flows = services.flows = FlowCatalog(services.engine, config.resolve(config.flow))
     app = FastAPI(title="voicebot")
     webhooks = make_webhook_router(
-        services.calls, services.store, config.webhooks.key,
+        calls, store, config.webhooks.key,
         allow_unsigned=config.webhooks.allow_unsigned,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-        await services.calls.start()  # in a cluster: join the directory before any call
+        await calls.start()  # in a cluster: join the directory before any call
         await services.load()
         # The flows a call may name (flow=...), loaded now rather than on a caller's time.
         await asyncio.to_thread(flows.names)
@@ -66,8 +66,8 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
         async with console_background(services):  # recordings' retention, live relay
             yield
         await webhooks.processor.aclose()
-        await services.calls.aclose()
-        await services.store.aclose()
+        await calls.aclose()
+        await store.aclose()
         if services.ringover is not None:
             await services.ringover.aclose()
         services.close()
@@ -77,7 +77,7 @@ def create_app(config: Config, services: Services | None = None) -> FastAPI:
                        limits=Limits.from_config(config.server), metrics=services.metrics)
     app.state.services = services
     app.include_router(webhooks)
-    app.include_router(make_calls_router(services.store, config.records.token))
+    app.include_router(make_calls_router(store, config.records.token))
     if config.console.enabled:
         app.include_router(console_router(services))
     app.include_router(make_debug_router(config.records.token))
@@ -387,7 +387,7 @@ async def _save_epilogue(session: CallSession, protocol: md.MediaProtocol) -> No
         session.log.exception("could not record the epilogue")
 
 
-def _open_records(services: Services) -> None:
+def _open_records(services: Services) -> tuple[FeedingStore, CallRegistry]:
     cfg = services.config
     target: str | Path = cfg.store.url or cfg.store.path
     if target == cfg.store.path and target != ":memory:":
@@ -396,19 +396,21 @@ def _open_records(services: Services) -> None:
     # Every record write also goes to the live feed (the console's live view).
     # Resilient: a write that fails is kept in memory and retried (store/resilient.py).
     records = open_store(target)
-    store = ResilientStore(records, services.metrics)
-    services.store = FeedingStore(store, services.feed)
+    store = FeedingStore(ResilientStore(records, services.metrics), services.feed)
+    services.store = store
     cluster = cfg.cluster
+    calls: CallRegistry
     if cluster.redis_url is None:
-        services.calls = CallRegistry(services.store)
+        calls = services.calls = CallRegistry(store)
     else:
-        services.calls = ClusterRegistry(
-            services.store, cluster.redis_url, worker_id=cluster.worker_id,
+        calls = services.calls = ClusterRegistry(
+            store, cluster.redis_url, worker_id=cluster.worker_id,
             key_prefix=cluster.key_prefix, heartbeat_s=cluster.heartbeat_s,
             worker_ttl_s=cluster.worker_ttl_s, sweep_s=cluster.sweep_s,
             metrics=services.metrics)
         # Deliveries this worker acknowledges carry its name, for the others to finish
         # (set on the records themselves: the wrappers forward reads, not settings).
-        records.worker = services.calls.worker
+        records.worker = calls.worker
     if cfg.ringover.api_key:
         services.ringover = RingoverClient(cfg.ringover.api_key, region=cfg.ringover.region)
+    return store, calls

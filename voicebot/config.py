@@ -13,8 +13,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from voicebot.flow import targets as transfer_targets
+from voicebot.flow.http_client import HttpLimits
 from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
 
 
@@ -219,8 +228,29 @@ class Config(_Section):
     console: ConsoleConfig = ConsoleConfig()
     ringover: RingoverConfig = RingoverConfig()
     twilio: TwilioConfig = TwilioConfig()
+    # Where a flow's `transfer: sales` goes: {sales: "+33123456789"} (docs/flows.md).
+    targets: dict[str, str] = Field(default_factory=dict)
+    # What a flow's http steps may reach, and how much (voicebot/flow/http_client.py).
+    http: HttpLimits = HttpLimits()
     # Where relative paths in this file are resolved from.
     base_dir: Path = Path(".")
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # pydantic says what is wrong with it
+        for name, number in value.items():
+            if not transfer_targets.is_name(str(name)):
+                raise ValueError(f"'{name}' is not a target name (letters, digits, '_' and "
+                                 "'-', starting with a letter)")
+            if not isinstance(number, str):
+                raise ValueError(f"{name}: write the number in quotes (\"+33123456789\"): "
+                                 "unquoted, YAML reads it as an integer and drops its '+'")
+            if not transfer_targets.is_number(number):
+                raise ValueError(f"{name}: '{number}' is not a number to dial "
+                                 "(+33123456789, or sip:...)")
+        return value
 
     def resolve(self, path: str) -> Path:
         p = Path(path)

@@ -88,15 +88,16 @@ def chat_command(args: argparse.Namespace) -> int:
     config, plugin = found
     flow = args.flow or config.resolve(config.flow)
     return chat_main(flow, as_function(plugin),
-                     explainer=explainer(plugin) if args.explain else None, now=args.now)
+                     explainer=explainer(plugin) if args.explain else None, now=args.now,
+                     http=config.http)
 
 
 def test_command(args: argparse.Namespace) -> int:
     found = _with_nlu(args)
     if isinstance(found, int):
         return found
-    _config, plugin = found
-    return test_main(args.paths, as_function(plugin))
+    config, plugin = found
+    return test_main(args.paths, as_function(plugin), http=config.http)
 
 
 def add_flow_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

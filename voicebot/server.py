@@ -42,7 +42,9 @@ class DrainingServer(uvicorn.Server):
             return
         self.services.draining = True
         log.info("draining: refusing new calls; %d active", self.services.active_calls)
-        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._drain(sig)))
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(lambda: loop.create_task(self._drain(sig)))
 
     async def _drain(self, sig: int) -> None:
         deadline = time.monotonic() + self.grace_s

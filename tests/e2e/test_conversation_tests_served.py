@@ -6,8 +6,10 @@ presses keys (RFC 4733) and stays silent (the server's own no-input timer). Only
 recognition is scripted (voicebot.testing.scripted_stt hears the case's lines), so what
 is checked is understanding: the NLU config.yaml names, the call session and the flow.
 What the bot said (the call record) and did (the wire) must be what the conversation
-test saw. A webhook turn is not something a caller does; chat and test cover those
-cases, and tests/e2e/test_webhooks_e2e.py a hangup webhook over the wire.
+test saw. Two kinds of case are not replayed, and chat and test (and
+tests/flow/test_chat_test_serve_agree.py) cover them: a webhook turn is not something a
+caller does (tests/e2e/test_webhooks_e2e.py sends a hangup webhook over the wire), and a
+case that fixes the time (`now:`) cannot fix the server's wall clock.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from voicebot.flow.convtest import Case, load_tests
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, understood
 from voicebot.flow.loader import load_flow
+from voicebot.flow.targets import resolve
 from voicebot.flow_cli import as_function, configured_nlu
 from voicebot.simulator import Key, Silence, Speech, Step, WaitFor, WaitQuiet, simulate
 from voicebot.testing.audio import speech
@@ -47,9 +50,16 @@ def utterance() -> Any:
 
 
 def served_cases(path: Path) -> list[tuple[str, Case]]:
+    """The cases a caller can play: no webhook turn, and no fixed clock (`now:`), since
+    the server reads the real clock (the chat/test/serve agreement test runs those)."""
     tests, _source = load_tests(path)
     return [(f"{path.stem}-{index}", case) for index, case in enumerate(tests.tests)
-            if all(turn.webhook is None for turn in case.turns)]
+            if case.now is None
+            and all(turn.webhook is None and turn.now is None for turn in case.turns)]
+
+
+SERVED_FILES = [path for path in TEST_FILES if served_cases(path)]
+CONFIG = load_config(ROOT / "config.yaml")
 
 
 def event_of(turn: Any, engine: FlowEngine, state: Any, nlu: NLUFunction) -> Event:
@@ -113,8 +123,8 @@ def record_of(db: Path, call_id: str) -> list[dict[str, Any]]:
 def wire_actions(actions: list[Action]) -> list[tuple[str, str]]:
     out = []
     for action in actions:
-        if isinstance(action, Transfer):
-            out.append(("transfer", action.number))
+        if isinstance(action, Transfer):  # a target name goes out as its number
+            out.append(("transfer", resolve(action.number, CONFIG.targets) or "?"))
         elif isinstance(action, SendDigits):
             out.append(("digits", action.digits))
         elif isinstance(action, Play):
@@ -122,11 +132,11 @@ def wire_actions(actions: list[Action]) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize("path", TEST_FILES, ids=[p.stem for p in TEST_FILES])
+@pytest.mark.parametrize("path", SERVED_FILES, ids=[p.stem for p in SERVED_FILES])
 def test_served_calls_do_what_the_conversation_tests_saw(path: Path) -> None:
     flow_path = (path.parent / load_tests(path)[0].flow).resolve()
     engine = FlowEngine(load_flow(flow_path))
-    nlu = as_function(configured_nlu(load_config(ROOT / "config.yaml")))
+    nlu = as_function(configured_nlu(CONFIG))
     speech_8k = utterance()
     plans = {}
     for call_id, case in served_cases(path):
@@ -140,7 +150,8 @@ def test_served_calls_do_what_the_conversation_tests_saw(path: Path) -> None:
     scripted = {"use": "voicebot.testing.scripted_stt:ScriptedSTT",
                 "options": {"lines": {cid: plan[2] for cid, plan in plans.items()},
                             "fail_line": FAIL}}
-    with running_server(flow_path, stt=scripted, listen={"speculative": False}) as server:
+    with running_server(flow_path, stt=scripted, listen={"speculative": False},
+                        targets=CONFIG.targets) as server:
         async def one(call_id: str, gate: asyncio.Semaphore) -> Any:
             call, script, _lines, _actions = plans[call_id]
             async with gate:

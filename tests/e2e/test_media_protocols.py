@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import pytest
 
 from voicebot.simulator import Silence, SimResult, Speech, WaitQuiet, simulate
 from voicebot.testing.callers import espeak_8k
-from voicebot.testing.server import running_server
+from voicebot.testing.server import ROOT, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +93,30 @@ def test_audio_stream_goodbye_sends_hangup_before_closing(server):
     assert result.closed_by_server
     hangups = result.of("hangup")
     assert len(hangups) == 1 and hangups[0].event["event"] == "hangup"
+
+
+def test_the_simulate_command_speaks_twilio(server, tmp_path):
+    caller = tmp_path / "caller.wav"
+    subprocess.run(["espeak-ng", "-w", str(caller), "I would like to speak to an agent"],
+                   check=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "simulate", "--protocol", "twilio",
+         "--url", server["url"] + "/twilio", "--wav", str(caller), "--silence-before", "5",
+         "--timeout", "40"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert '"data": "+33123456789"' in run.stdout and "<Dial>" in run.stdout
+    assert "call ended: transfer" in run.stdout
+
+
+def test_config_chooses_what_the_media_path_speaks():
+    # server.media_protocol: the plain /media path is mod_audio_stream's here.
+    with running_server(FLOW, server={"media_protocol": "audio-stream"}) as srv:
+        script = [WaitQuiet(0.6), Silence(1.0),
+                  Speech(espeak_8k("I would like to speak to an agent"), "caller"),
+                  Silence(2.0)]
+        result = asyncio.run(simulate(srv["url"], script, timeout=40,
+                                      protocol="audio-stream"))
+    assert [r.event for r in result.of("transfer")] == [
+        {"event": "transfer", "data": AGENT_NUMBER}]

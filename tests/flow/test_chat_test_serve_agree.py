@@ -26,9 +26,10 @@ from voicebot.call.services import Services
 from voicebot.cli import main as voicebot_main
 from voicebot.config import Config, load_config
 from voicebot.flow.clock import parse_moment
-from voicebot.flow.convtest import Case, case_engine, load_tests, run_case
+from voicebot.flow.convtest import Case, case_engine, load_tests, run_case, sender, settle
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, UserInput, Webhook
+from voicebot.flow.http_client import HttpLimits
 from voicebot.flow.loader import load_flow
 from voicebot.flow.tools import chat_main, describe, understanding
 from voicebot.flow_cli import as_function, configured_nlu
@@ -106,12 +107,13 @@ async def transcript(engine: FlowEngine, case: Case, nlu: AsyncNLU) -> list[str]
     """What `voicebot chat` prints for the case's turns, understanding speech with `nlu`."""
     out: list[str] = []
     engine, clock = case_engine(engine, case)
+    answer = sender(HttpLimits(), case.http)  # the case's stubbed http answers
 
     def show(ended: bool, reason: str | None, state: str, actions: list[Any]) -> None:
         out.extend(f"  {describe(action)}" for action in actions)
         out.append(f"[call ended: {reason}] (/restart to start again)" if ended else f"[{state}]")
 
-    state, actions = engine.start(case.call or CHAT_CALL)
+    state, actions = settle(engine, *engine.start(case.call or CHAT_CALL), answer)
     show(state.ended, state.end_reason, state.state, actions)
     for turn in case.turns:
         if turn.now is not None and clock is not None:
@@ -130,7 +132,7 @@ async def transcript(engine: FlowEngine, case: Case, nlu: AsyncNLU) -> list[str]
             event = TurnFailed("chat")
         else:
             event = Webhook(str(turn.webhook))
-        state, actions = engine.step(state, event)
+        state, actions = settle(engine, *engine.step(state, event), answer)
         show(state.ended, state.end_reason, state.state, actions)
     return out
 
@@ -139,7 +141,8 @@ def chat_transcript(flow: Path, case: Case, nlu: NLUFunction) -> list[str]:
     typed = io.StringIO("".join(f"{line}\n" for line in chat_lines(case)))
     out = io.StringIO()
     now = None if case.now is None else str(case.now)
-    assert chat_main(flow, nlu, typed, out, call=case.call or CHAT_CALL, now=now) == 0
+    assert chat_main(flow, nlu, typed, out, call=case.call or CHAT_CALL, now=now,
+                     stubs=case.http) == 0
     return out.getvalue().splitlines()[1:]  # after the help line
 
 

@@ -23,18 +23,19 @@ def test_validate_ok_and_errors(files: FlowFiles) -> None:
     assert validate_main([str(files.write(MINIMAL))], out) == 0
     assert out.getvalue().startswith("ok:")
     bad = files.write(MINIMAL.replace("hangup: true", "goto: nowhere"), "bad.yaml")
-    out = io.StringIO()
-    assert validate_main([str(bad)], out) == 1
-    first = out.getvalue().splitlines()[0]
+    out, err = io.StringIO(), io.StringIO()
+    assert validate_main([str(bad)], out, err) == 1
+    assert out.getvalue() == ""  # problems on stderr: `validate f.yaml > report` shows them
+    first = err.getvalue().splitlines()[0]
     assert first == f"{bad}:11:15: unknown target state 'nowhere'"
 
 
 def test_validate_prints_warnings_but_passes(files: FlowFiles) -> None:
     text = MINIMAL.replace("    examples: [yes]\n", "    examples: [yes]\n  sure:\n"
                            "    examples: [yes]\n")
-    out = io.StringIO()
-    assert validate_main([str(files.write(text))], out) == 0
-    assert "warning: example 'yes' is shared" in out.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert validate_main([str(files.write(text))], out, err) == 0
+    assert "warning: example 'yes' is shared" in err.getvalue()
 
 
 def test_validate_a_directory() -> None:
@@ -62,11 +63,12 @@ def test_chat_session() -> None:
     assert "never read" not in text
 
 
-def test_chat_refuses_a_broken_flow(files: FlowFiles) -> None:
+def test_chat_refuses_a_broken_flow(files: FlowFiles,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
     bad = files.write(MINIMAL.replace("hangup: true", "goto: nowhere"))
     out = io.StringIO()
     assert chat_main(str(bad), understand, io.StringIO(""), out) == 1
-    assert "unknown target state" in out.getvalue()
+    assert "unknown target state" in capsys.readouterr().err
 
 
 def test_conversation_tests_of_the_example_flows_pass() -> None:

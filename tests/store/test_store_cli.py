@@ -11,6 +11,7 @@ import pytest
 from tests.store.conftest import Backend
 from voicebot.store.cli import DEFAULT_DB, add_calls_subcommands
 from voicebot.store.records import CallStore
+from voicebot.store.turn import TurnRecord
 
 
 class Clock:
@@ -43,10 +44,10 @@ def db(backend: Backend) -> str:
         store = CallStore(path, clock=Clock())
         await store.open_call("call-1", {"from_number": "+33600000000"})
         await store.add_event("call-1", "media_start", {"codec": "PCMU"})
-        await store.add_turn("call-1", {
+        await store.add_turn("call-1", TurnRecord(**{
             "transcript": "billing please", "intent": "billing", "confidence": 0.9,
             "actions": [{"type": "Say", "text": "Sure"}], "latencies": {"stt": 140.0},
-            "state": "menu"})
+            "state": "menu"}))
         await store.close_call("call-1", "hangup")
         await store.open_call("call-2", {})
         await store.aclose()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from tests.store.conftest import Backend
 from voicebot.store.records import CallStore
 from voicebot.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaError, migrate
+from voicebot.store.turn import TurnRecord
 from voicebot.testing.datastores import PG_BASE, postgres_schema
 
 
@@ -32,12 +35,12 @@ def test_a_whole_call_is_recorded_and_read_back(backend: Backend) -> None:
         await store.open_call("c1", {"from_number": "336", "flow": "demo"})
         await store.open_call("c1", {"to_number": "331", "flow": None})  # idempotent merge
         await store.add_event("c1", "media_start", {"codec": "PCMU"})
-        await store.add_turn("c1", {
+        await store.add_turn("c1", TurnRecord(**{
             "transcript": "I want billing", "intent": "billing", "confidence": 0.87,
             "slots": {"account": "123"}, "actions": [Say("One moment"), "transfer"],
             "latencies": {"stt": 120.5, "nlu": 3}, "state": "menu", "error": None,
-        })
-        await store.add_turn("c1", {"transcript": "", "error": RuntimeError("stt down")})
+        }))
+        await store.add_turn("c1", TurnRecord(transcript="", error=RuntimeError("stt down")))
         await store.add_event("c1", "media_stop", {})
         await store.close_call("c1", "hangup")
         await store.close_call("c1", "media_stop")  # first close wins
@@ -73,7 +76,7 @@ def test_list_is_newest_first_with_counts_and_a_limit(backend: Backend) -> None:
         for i in range(5):
             await store.open_call(f"c{i}", {"i": i})
             await store.add_event(f"c{i}", "media_start", {})
-        await store.add_turn("c4", {"transcript": "hi"})
+        await store.add_turn("c4", TurnRecord(transcript="hi"))
 
     store = CallStore(backend.url, clock=Clock())
     asyncio.run(run(store))
@@ -86,7 +89,7 @@ def test_list_is_newest_first_with_counts_and_a_limit(backend: Backend) -> None:
 def test_concurrent_writers_lose_nothing_and_keep_turn_order(backend: Backend) -> None:
     async def run(store: CallStore) -> None:
         await asyncio.gather(*(
-            store.add_turn(f"c{i % 7}", {"transcript": str(i)}) for i in range(700)
+            store.add_turn(f"c{i % 7}", TurnRecord(transcript=str(i))) for i in range(700)
         ))
 
     store = CallStore(backend.url)
@@ -177,8 +180,8 @@ def test_one_failing_write_in_a_shared_commit_fails_alone(backend: Backend) -> N
         store = CallStore(backend.url)
         results = await asyncio.gather(
             store.add_event("c", "media_start", {}),
-            store.add_turn("c", {"transcript": "x", "confidence": "not a number"}),
-            store.add_turn("c", {"transcript": "y", "confidence": 0.5}),
+            store.add_turn("c", TurnRecord(**{"transcript": "x", "confidence": "not a number"})),
+            store.add_turn("c", TurnRecord(**{"transcript": "y", "confidence": 0.5})),
             store.add_event("c", "media_stop", {}),
             return_exceptions=True,
         )
@@ -237,6 +240,37 @@ def test_two_workers_sharing_one_store_apply_each_delivery_once(backend: Backend
     store.close()
 
 
+def test_every_field_of_a_turn_is_stored(backend: Backend) -> None:
+    # dtmf, no_input, speech_ms and entities were dropped before schema version 4.
+    async def run(store: CallStore) -> dict:
+        await store.add_turn("t", TurnRecord(transcript="two large pizzas", speech_ms=1380,
+                                             intent="order", confidence=0.8,
+                                             entities={"size": "large", "count": 2}))
+        await store.add_turn("t", TurnRecord(dtmf="5"))
+        await store.add_turn("t", TurnRecord(no_input=True))
+        record = await store.aget_call("t")
+        await store.aclose()
+        return record
+
+    spoken, key, silence = asyncio.run(run(CallStore(backend.url)))["turns"]
+    assert spoken["speech_ms"] == 1380 and spoken["entities"] == {"size": "large", "count": 2}
+    assert spoken["dtmf"] is None and spoken["no_input"] is False
+    assert key["dtmf"] == "5" and key["transcript"] is None and key["speech_ms"] is None
+    assert silence["no_input"] is True and silence["entities"] == {}
+
+
+def test_an_older_database_gains_the_turn_columns(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, target=3)
+    conn.execute("INSERT INTO calls (call_id, opened_at) VALUES ('old', 1)")
+    conn.execute("INSERT INTO turns (call_id, idx, at, transcript) VALUES ('old', 1, 1, 'hi')")
+    conn.close()
+    store = CallStore(str(path))
+    turn = store.get_call("old")["turns"][0]
+    store.close()
+    assert turn["transcript"] == "hi" and turn["dtmf"] is None and turn["no_input"] is False
+    assert turn["entities"] == {}
 
 def test_a_lost_postgresql_connection_is_replaced_and_nothing_is_lost() -> None:
     """The server ends the store's session (as a restart or a dropped network would)

@@ -19,6 +19,7 @@ from voicebot.flow.engine import FlowEngine
 from voicebot.flow.loader import load_flow
 from voicebot.store.feed import CallFeed, FeedingStore
 from voicebot.store.records import CallStore
+from voicebot.store.turn import TurnRecord
 from voicebot.web.console_auth import ConsoleAuth
 from voicebot.web.console_routes import MAX_STREAMS, _stream, make_console_router
 
@@ -44,9 +45,9 @@ def _app(tmp_path: Path, token: str | None) -> tuple[FastAPI, CallStore, CallFee
     async def fill() -> None:
         await store.open_call("c1", {"from_number": "+33612345678", "to_number": "+33100000001",
                                      "recording": {"file": "c1.wav", "started_at": 1.0}})
-        await store.add_turn("c1", {"transcript": "I'd like to speak to an agent",
+        await store.add_turn("c1", TurnRecord(**{"transcript": "I'd like to speak to an agent",
                                     "intent": "agent", "confidence": 0.91, "state": "greeting",
-                                    "actions": [{"type": "transfer", "number": "+33123456789"}]})
+                                    "actions": [{"type": "transfer", "number": "+33123456789"}]}))
         await store.open_call("c1", {"outcome": "transfer"})
         await store.close_call("c1", "flow")
         await store.open_call("c2", {"from_number": "+44770090", "to_number": "+33100000001",
@@ -170,7 +171,7 @@ def test_the_live_feed_streams_record_writes_as_they_happen(tmp_path: Path) -> N
         await store.open_call("live-1", {"from_number": "+331"})
         await store.open_call("other", {})  # another call: not in this stream
         assert "live-1" in feed.live
-        await store.add_turn("live-1", {"transcript": "hello"})
+        await store.add_turn("live-1", TurnRecord(**{"transcript": "hello"}))
         await store.close_call("live-1", "stop")
         assert "live-1" not in feed.live
         await asyncio.sleep(0.05)
@@ -232,3 +233,11 @@ def test_the_pages_need_nothing_from_elsewhere_and_ship_in_the_package() -> None
             assert (folder / ref.removeprefix("/console/static/")).is_file(), ref
         for module in re.findall(r"""from ["']\./([^"']+)["']""", text):
             assert (folder / module).is_file(), module
+
+
+def test_the_feeding_wrapper_passes_settings_through_to_the_store(tmp_path: Path) -> None:
+    inner = CallStore(tmp_path / "w.sqlite3")
+    wrapped = FeedingStore(inner, CallFeed())
+    wrapped.worker = "worker-7"  # as the cluster sets it
+    assert inner.worker == "worker-7" and wrapped.worker == "worker-7"
+    inner.close()

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from voicebot.store.records import CallStore
+from voicebot.store.turn import TurnRecord
 from voicebot.web.calls_routes import make_calls_router
 
 TOKEN = "s3cret-token"
@@ -17,7 +18,7 @@ def client(token: str | None) -> tuple[TestClient, CallStore]:
 
     async def fill() -> None:
         await store.open_call("c1", {"from_number": "336"})
-        await store.add_turn("c1", {"transcript": "hi", "intent": "greet"})
+        await store.add_turn("c1", TurnRecord(transcript="hi", intent="greet"))
         await store.open_call("c2", {})
 
     asyncio.run(fill())

@@ -92,3 +92,21 @@ def split_sentences(text: str, min_chars: int = 10, max_chars: int = 200) -> lis
         else:
             merged.append(carry)
     return merged
+
+
+# The first piece of a reply is what the caller waits for, and synthesis time grows with
+# its length: a first sentence longer than this is cut after its first clause.
+FIRST_PIECE_CHARS = 40
+
+
+def reply_pieces(text: str, first_max_chars: int = FIRST_PIECE_CHARS) -> list[str]:
+    """`split_sentences`, with a long first sentence cut after its first clause
+    ("I see, that is point 3 for your call." -> "I see," + "that is point 3 ..."): a
+    comma is a pause anyway, and the clause is synthesised in a fraction of the time."""
+    pieces = split_sentences(text) or [text]
+    first = pieces[0]
+    if len(first) > first_max_chars:
+        match = _SOFT_BREAK.search(first)
+        if match and first[match.end() :].strip():
+            pieces[:1] = [first[: match.end()].strip(), first[match.end() :].strip()]
+    return pieces

@@ -39,7 +39,7 @@ from redis.exceptions import RedisError
 
 from voicebot.call.directory import Directory, decode
 from voicebot.call.registry import CallRegistry
-from voicebot.store.records import CallStore
+from voicebot.store.kinds import RecordStore
 from voicebot.telephony.webhooks import WebhookFormatError, parse_webhook
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _check_reachable(url: str) -> None:
 class ClusterRegistry(CallRegistry):
     def __init__(
         self,
-        store: CallStore | None,
+        store: RecordStore | None,
         redis_url: str,
         *,
         worker_id: str | None = None,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from voicebot.store.records import CallStore
+from voicebot.store.kinds import RecordStore
 from voicebot.telephony.webhooks import TERMINAL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class _Pending:
 class CallRegistry:
     def __init__(
         self,
-        store: CallStore | None = None,
+        store: RecordStore | None = None,
         *,
         max_pending_calls: int = 10_000,
         max_pending_age_s: float = 600.0,

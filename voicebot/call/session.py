@@ -2,7 +2,9 @@
 
 Frame handling (`on_audio`) is synchronous and O(1): VAD, endpointer, barge-in. Anything
 slow (STT, TTS) runs in the shared bounded executor. A single "brain" task consumes turn
-events in order, so the flow sees one event at a time, exactly as in `voicebot chat`.
+events in order, so the flow sees one event at a time, exactly as in `voicebot chat`;
+the brain is the `TurnTaking` half (turns.py), this module the listening half and the
+call's lifecycle.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import numpy as np
@@ -24,22 +27,28 @@ from voicebot.audio.endpointer import (
 )
 from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.audio.gate import EnergyGate
-from voicebot.call.backchannel import not_a_turn
+from voicebot.call.brain_items import (
+    BrainItem,
+    HeardUtterance,
+    NoInputElapsed,
+    PressedKey,
+    WebhookArrived,
+)
 from voicebot.call.joining import OpenTurn
 from voicebot.call.outbox import Outbox
+from voicebot.call.prompt import Prompt
 from voicebot.call.recording import CallRecording, open_recording
 from voicebot.call.services import Services
 from voicebot.call.speaker import Speaker
-from voicebot.call.tts_stream import SpokenText, stream_speech
-from voicebot.flow import actions as act
+from voicebot.call.turns import QUEUE_SIZE, TurnTaking
 from voicebot.flow import events as ev
-from voicebot.plugins.base import NLUResult, Transcript, call_plugin
-from voicebot.telephony import media
+from voicebot.flow.engine import CallState
+from voicebot.flow.http_client import HttpBudget
+from voicebot.plugins.base import call_plugin
+from voicebot.types import Transcript
 
 log = logging.getLogger(__name__)
 
-# Turn events waiting for the brain. Bounded: a caller cannot queue work without limit.
-QUEUE_SIZE = 16
 # A "#" this soon after another key terminates that entry rather than answering a prompt.
 TRAILING_HASH_S = 1.5
 # Webhooks after which there is no caller left to talk to.
@@ -49,8 +58,9 @@ CALL_FIELDS = ("from_number", "to_number", "direction", "user_id", "channel_id",
                "is_anonymous", "is_internal", "start_time", "answered_time", "contact_name")
 
 
-class CallSession:
-    def __init__(self, services: Services, call_id: str, call: dict[str, Any], outbox: Outbox):
+class CallSession(TurnTaking):
+    def __init__(self, services: Services, call_id: str, call: dict[str, Any],
+                 outbox: Outbox) -> None:
         self.s = services
         # The flow this call runs: the served one unless the media URL named another.
         self.engine = services.engine
@@ -79,20 +89,17 @@ class CallSession:
             playout_ack=outbox.protocol.playout_ack,
         )
         self.log = logging.LoggerAdapter(log, {"call_id": call_id})
-        self.state: Any = None
+        self.state: CallState | None = None
         self.ended = False
         self.closed = asyncio.Event()
-        self._queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(QUEUE_SIZE)
+        self._queue: asyncio.Queue[BrainItem] = asyncio.Queue(QUEUE_SIZE)
+        self.http_budget = HttpBudget()
         self._brain: asyncio.Task[None] | None = None
         self._no_input: asyncio.Task[None] | None = None
         self._spec: tuple[int, asyncio.Future[Transcript]] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
-        # Barge-in state for the prompt now playing.
-        self._barge_in = "true"
-        self._spoken: SpokenText | None = None
-        self._broke_at: float | None = None
-        self._interrupted: tuple[SpokenText, float] | None = None
-        self._speech_during_prompt = False
+        # The prompt playing, or the last one played (barge-in, what was heard, resume).
+        self.prompt = Prompt()
         self.turns = 0
         # The console's view of the call: the recording, media time, and how it ended.
         self.recording: CallRecording | None = None
@@ -163,7 +170,7 @@ class CallSession:
                 if event.joins:
                     self._join_cut_turn()
                 elif self.speaker.speaking:
-                    self._speech_during_prompt = True
+                    self.prompt.speech_over_it = True
             elif isinstance(event, SpeechPaused):
                 self._speculate(event.audio)
             elif isinstance(event, SpeechResumed):
@@ -183,9 +190,9 @@ class CallSession:
         # that the entry itself started (e.g. "I heard 1 2 3 4 5 6, is that correct?").
         trailing_hash = digit == "#" and now - self._last_key_at < TRAILING_HASH_S
         self._last_key_at = now
-        if self.speaker.speaking and self._barge_in in ("true", "dtmf") and not trailing_hash:
+        if self.speaker.speaking and self.prompt.allows("dtmf") and not trailing_hash:
             self._break("dtmf")
-        self._enqueue(("dtmf", digit))
+        self._enqueue(PressedKey(digit))
 
     def on_played(self, name: str) -> None:
         """The media server acknowledged playout up to a mark (telephony/media.py)."""
@@ -199,14 +206,15 @@ class CallSession:
             # The flow sees webhook call data as {{ call.* }} from its next step on.
             self.state = dataclasses.replace(self.state, call={**self.state.call, **fresh})
         if name not in TERMINAL_WEBHOOKS:
-            self._enqueue(("webhook", name, data))
+            self._enqueue(WebhookArrived(name, data))
             return
         if self.ended:
             return
         # The caller is gone: act now, not after the prompt that is playing.
         if self.speaker.speaking:
             self.speaker.interrupt()
-        self.state, _ = self.engine.step(self.state, ev.Webhook(name, data))
+        if self.state is not None:
+            self.state, _ = self.engine.step(self.state, ev.Webhook(name, data))
         self.ended = True
         self.hangup_requested = True
         self._spawn(self._end_call("webhook:" + name))
@@ -224,7 +232,7 @@ class CallSession:
 
     def _maybe_barge_in(self) -> None:
         cfg = self.s.config.barge_in
-        if not cfg.enabled or self._barge_in != "true" or self._broke_at is not None:
+        if not cfg.enabled or not self.prompt.allows("speech") or self.prompt.broken:
             return
         if self.endpointer.speech_ms >= cfg.min_speech_ms:
             self._break("speech")
@@ -234,11 +242,11 @@ class CallSession:
             # This prompt is broken already: one barge-in is one break, however many keys
             # the caller pressed in one go (issue 12: 33 keys overflowed the outbox).
             return
-        self._broke_at = time.monotonic()
         heard = self.speaker.interrupt()
-        spoken = self._spoken
-        if spoken is not None:
-            self._interrupted = (spoken, heard)
+        prompt = self.prompt
+        prompt.cut(time.monotonic(), heard)
+        if prompt.playing:
+            spoken = prompt.spoken
             self._spawn(self._record("add_event", "barge_in", {
                 "cause": cause, "heard_s": round(heard, 3), "heard": spoken.heard(heard),
                 "prompt": spoken.all_text,
@@ -261,7 +269,7 @@ class CallSession:
 
         async def run() -> Transcript:
             started = time.monotonic()
-            result = await call_plugin(
+            result: Transcript = await call_plugin(
                 self.s.executor, self.s.stt.transcribe, audio, PIPELINE_RATE, expectation
             )
             self.s.metrics.observe("voicebot_stt_seconds", time.monotonic() - started)
@@ -278,9 +286,9 @@ class CallSession:
         else:
             self._discard_speculation("stale")
             stt = self._transcribe(event.audio)
-        during_prompt = self._speech_during_prompt
-        self._speech_during_prompt = False
-        if during_prompt and self._barge_in != "true" and self._broke_at is None:
+        prompt = self.prompt
+        during_prompt, prompt.speech_over_it = prompt.speech_over_it, False
+        if during_prompt and not prompt.allows("speech") and not prompt.broken:
             # The prompt could not be interrupted: what was said over it is not a turn.
             stt.cancel()
             self.endpointer.close_join()
@@ -288,7 +296,7 @@ class CallSession:
         # The caller's last sample was heard `hangover` before the endpointer said so.
         speech_end = ended_at - (self.s.config.listen.hangover_ms / 1000)
         self._open_turn = OpenTurn()
-        self._enqueue(("utterance", event, stt, speech_end, self._open_turn))
+        self._enqueue(HeardUtterance(event, stt, speech_end, self._open_turn))
 
     def _join_cut_turn(self) -> None:
         """The caller went on after a cut: undo the turn taken for the first part."""
@@ -297,9 +305,11 @@ class CallSession:
             return
         turn.void_it()
         if turn.started:
-            self.state, self._interrupted = turn.state_before, turn.interrupted_before
+            # The flow state and the prompt (with whether it could be resumed) as they were.
+            self.state = turn.state_before
+            self.prompt, self.prompt.resumable = turn.interrupted_before
         if self.speaker.speaking:  # the reply to the first part: stop it now
-            self._broke_at = time.monotonic()
+            self.prompt.broke_at = time.monotonic()
             self.speaker.interrupt()
         self.s.metrics.inc("voicebot_turns_joined_total")
         self._spawn(self._record("add_event", "turn_joined", {"answered": turn.started}))
@@ -309,210 +319,15 @@ class CallSession:
         self._open_turn = None
         self.endpointer.close_join()
 
-    # ---- the brain: one turn at a time ------------------------------------------------
-
-    def _enqueue(self, item: tuple[Any, ...]) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.s.metrics.inc("voicebot_errors_total", kind="turn_queue_full")
-            self.log.warning("turn queue full; dropping %s", item[0])
-
-    async def _run(self, first_actions: list[Any]) -> None:
-        await self._execute(first_actions, reply_from=None)
-        while not self.ended:
-            item = await self._queue.get()
-            try:
-                await self._handle(item)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug in a turn must not end the call
-                self.log.exception("turn failed")
-                self.s.metrics.inc("voicebot_errors_total", kind="turn")
-                await self._step(ev.TurnFailed("internal", str(exc)), turn={"error": str(exc)})
-
-    async def _handle(self, item: tuple[Any, ...]) -> None:
-        kind = item[0]
-        if kind == "utterance":
-            turn: OpenTurn = item[4]
-            if turn.void:  # joined before the brain got to it
-                item[2].cancel()
-                return
-            turn.begin(self.state, self._interrupted)
-            await turn.run(self._user_turn(item[1], item[2], item[3]))
-            return
-        self._commit_turn()
-        if kind == "dtmf":
-            self._interrupted = None
-            # The turn's record has no column for a key: the event keeps it.
-            self._spawn(self._record("add_event", "dtmf", {"digit": item[1]}))
-            await self._step(ev.Dtmf(item[1]), turn={"dtmf": item[1]})
-        elif kind == "no_input":
-            await self._step(ev.NoInput(), turn={"no_input": True})
-        elif kind == "webhook":
-            await self._step(ev.Webhook(item[1], item[2]), turn=None)
-
-    async def _user_turn(
-        self, utt: SpeechEnded, stt: asyncio.Future[Transcript], speech_end: float
-    ) -> None:
-        turn: dict[str, Any] = {"speech_ms": utt.speech_ms}
-        latencies: dict[str, float] = {}
-        turn["latencies"] = latencies
-        t0 = time.monotonic()
-        try:
-            transcript = await asyncio.wait_for(stt, self.s.config.listen.stt_timeout_s)
-        except asyncio.CancelledError:
-            if self.ended:
-                raise
-            return
-        except Exception as exc:
-            kind = "stt_timeout" if isinstance(exc, asyncio.TimeoutError) else "stt"
-            self.s.metrics.inc("voicebot_errors_total", kind=kind)
-            self.log.warning("STT failed: %r", exc)
-            await self._step(ev.TurnFailed(kind, repr(exc)), turn={"error": f"{kind}: {exc!r}"})
-            return
-        latencies["stt_wait_ms"] = round((time.monotonic() - t0) * 1000, 1)
-        text = transcript.text.strip()
-        self._spawn(self._record("add_event", "utterance", {
-            "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text,
-            "confidence": transcript.confidence}))
-        turn["transcript"] = text
-        t1 = time.monotonic()
-        try:
-            expectation = self.engine.expectation(self.state)
-            nlu = await self._parse(text, expectation)
-        except Exception as exc:
-            self.s.metrics.inc("voicebot_errors_total", kind="nlu")
-            await self._step(ev.TurnFailed("nlu", repr(exc)), turn={**turn, "error": repr(exc)})
-            return
-        latencies["nlu_ms"] = round((time.monotonic() - t1) * 1000, 2)
-        self.s.metrics.observe("voicebot_nlu_seconds", time.monotonic() - t1)
-        if self._interrupted is not None and not_a_turn(text, nlu, utt.speech_ms,
-                                                         self.s.config.barge_in):
-            # "mhm" or a noise over a prompt is not a turn: say the rest of the prompt.
-            spoken, heard = self._interrupted
-            self._interrupted = None
-            rest = spoken.rest(heard)
-            await self._record("add_event", "resume", {"after": text, "rest": rest})
-            if rest:
-                await self._execute([act.Say(rest, self._barge_in)], reply_from=speech_end)
-            return
-        self._interrupted = None
-        if not text:
-            # Heard as speech, transcribed as nothing: a noise, or a word lost to STT.
-            self.s.metrics.inc("voicebot_turns_total", outcome="empty")
-            await self._record("add_event", "empty_utterance", {
-                "speech_ms": utt.speech_ms, "audio_s": round(utt.audio.size / PIPELINE_RATE, 2),
-                "stt_ms": latencies.get("stt_wait_ms"),
-            })
-            self._restart_no_input()
-            return
-        turn.update(intent=nlu.intent, confidence=nlu.confidence, entities=nlu.entities)
-        await self._step(ev.UserInput(nlu), turn=turn, reply_from=speech_end)
-
-    async def _step(
-        self, event: Any, *, turn: dict[str, Any] | None, reply_from: float | None = None
-    ) -> None:
-        if self.ended:
-            return
-        try:
-            self.state, actions = self.engine.step(self.state, event)
-        except Exception as exc:
-            # The engine is pure and validated; if it raises, end the call politely.
-            self.log.exception("flow engine failed")
-            self.s.metrics.inc("voicebot_errors_total", kind="flow")
-            actions = [act.Hangup("flow_error")]
-            if turn is not None:
-                turn["error"] = f"flow: {exc!r}"
-        self.turns += 1
-        if turn is not None:
-            turn["state"] = getattr(self.state, "state", None)
-            turn["slots"] = dict(getattr(self.state, "slots", {}) or {})
-            turn["actions"] = [_describe(a) for a in actions]
-            self.s.metrics.inc("voicebot_turns_total", outcome="error" if "error" in turn else "ok")
-        await self._execute(actions, reply_from=reply_from, turn=turn)
-        if turn is not None:
-            await self._record("add_turn", turn)
-
-    async def _execute(
-        self, actions: list[Any], *, reply_from: float | None, turn: dict[str, Any] | None = None
-    ) -> None:
-        interrupted = False
-        for action in actions:
-            if isinstance(action, act.Play | act.Transfer | act.SendDigits | act.Hangup):
-                self._commit_turn()  # the caller cannot un-hear it, nor the line undo it
-            if isinstance(action, act.Say) and not interrupted:
-                interrupted = not await self._say(action, reply_from, turn)
-                reply_from = None
-            elif isinstance(action, act.Play) and not interrupted:
-                await self.outbox.send(media.PlayUrl(action.url))
-            elif isinstance(action, act.Transfer):
-                await self.outbox.send(media.Transfer(action.number))
-                self.ended = True
-                self.outcome = "transfer"
-            elif isinstance(action, act.SendDigits):
-                await self.outbox.send(media.SendDigits(action.digits))
-            elif isinstance(action, act.Break):
-                if self.speaker.speaking:
-                    self._break("flow")
-            elif isinstance(action, act.Hangup):
-                await self.outbox.send(media.Hangup(action.reason or "hangup"))
-                self.ended = True
-                self.hangup_requested = True
-                self.outcome = "error" if "error" in action.reason else "hangup"
-        if self.ended:
-            self._spawn(self._end_call("flow"))
-        else:
-            self._restart_no_input()
-
-    async def _say(self, action: act.Say, reply_from: float | None, turn: dict | None) -> bool:
-        """Speak; False if the caller broke in."""
-        self._barge_in = action.barge_in
-        self._broke_at = None
-        self._speech_during_prompt = self.endpointer.in_speech
-        spoken = SpokenText()
-        self._spoken = spoken
-        self._spawn(self._record("add_event", "say", {"text": action.text,
-                                                      "at_s": round(self.media_s, 2)}))
-        t0 = time.monotonic()
-        try:
-            playback = await self.speaker.play(
-                stream_speech(self.s.tts, action.text, self.speaker.sample_rate,
-                              self.s.tts_executor or self.s.executor, spoken,
-                              self.s.config.listen.tts_timeout_s)
-            )
-        except Exception as exc:
-            self.s.metrics.inc("voicebot_errors_total", kind="tts")
-            self.log.warning("TTS failed: %r", exc)
-            if turn is not None:
-                turn["error"] = f"tts: {exc!r}"
-            return True
-        finally:
-            self._spoken = None
-        if spoken.first_audio_at is not None:
-            self.s.metrics.observe("voicebot_tts_seconds", spoken.first_audio_at - t0)
-        if reply_from is not None and playback.first_chunk_at is not None:
-            reply = playback.first_chunk_at - reply_from
-            self.s.metrics.observe("voicebot_reply_seconds", reply)
-            if turn is not None:
-                turn["latencies"]["reply_ms"] = round(reply * 1000, 1)
-        if not playback.completed:
-            await self._record("add_event", "heard", {
-                "prompt": spoken.all_text, "heard": spoken.heard(playback.heard_s),
-                "heard_s": round(playback.heard_s, 3),
-            })
-        return playback.completed
-
-    async def _parse(self, text: str, expectation: Any) -> NLUResult:
-        # NLU is fast and pure CPU: called inline unless the plugin is async (e.g. an LLM).
-        if asyncio.iscoroutinefunction(self.s.nlu.parse):
-            return await self.s.nlu.parse(text, expectation)
-        return self.s.nlu.parse(text, expectation)
+    def _caller_speaking(self) -> bool:
+        return self.endpointer.in_speech
 
     # ---- timers and endings ----------------------------------------------------------
 
     def _restart_no_input(self) -> None:
         self._cancel_no_input()
+        if self.state is None:
+            return
         timeout = self.engine.no_input_timeout(self.state)
         if timeout is None or self.ended:
             return
@@ -520,7 +335,7 @@ class CallSession:
         async def wait() -> None:
             await asyncio.sleep(timeout)
             if not self.endpointer.in_speech and not self.ended:
-                self._enqueue(("no_input",))
+                self._enqueue(NoInputElapsed())
 
         self._no_input = asyncio.create_task(wait(), name=f"no-input:{self.call_id}")
 
@@ -550,14 +365,9 @@ class CallSession:
             self.log.exception("record %s failed", method)
             self.s.metrics.inc("voicebot_errors_total", kind="store")
 
-    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-
-def _describe(action: Any) -> dict[str, Any]:
-    return {"type": type(action).__name__.lower(), **{
-        k: getattr(action, k) for k in getattr(action, "__slots__", ())
-    }}

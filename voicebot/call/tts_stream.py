@@ -4,6 +4,9 @@ rest is synthesised, and remember which text each stretch of audio carries."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
+import inspect
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -11,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voicebot.audio.sentences import split_sentences
+from voicebot.audio.sentences import reply_pieces
 from voicebot.call.speaker import heard_text
+from voicebot.call.tts_scheduler import TTSScheduler
 from voicebot.plugins.base import TTS, call_plugin
 from voicebot.telephony.resample import resample
 
@@ -45,10 +49,18 @@ class SpokenText:
         return self.all_text[len(heard) :].strip()
 
 
-async def _synth(tts: TTS, text: str, rate: int, executor: Executor | None) -> np.ndarray:
+async def _synth(
+    tts: TTS, text: str, rate: int, executor: Executor | None, needed_at: float
+) -> np.ndarray:
     lookup = getattr(tts, "lookup", None)
     pcm = lookup(text) if lookup is not None else None
-    if pcm is None:
+    if pcm is None and isinstance(executor, TTSScheduler) and not inspect.iscoroutinefunction(
+        tts.synthesize
+    ):
+        # The scheduler runs the most urgent piece of all calls first (tts_scheduler.py).
+        run = functools.partial(contextvars.copy_context().run, tts.synthesize, text)
+        pcm = await asyncio.wrap_future(executor.submit_by(needed_at, run))
+    elif pcm is None:
         pcm = await call_plugin(executor, tts.synthesize, text)
     pcm = np.asarray(pcm, dtype=np.int16)
     if tts.sample_rate != rate:
@@ -61,21 +73,26 @@ async def stream_speech(
     timeout_s: float = 10.0,
 ) -> AsyncIterator[np.ndarray]:
     """Yields each sentence's audio at `rate`; raises TimeoutError if one takes too long
-    (a hung plugin then costs one prompt, not the call; its thread is not reclaimable)."""
-    sentences = split_sentences(text) or [text]
+    (a hung plugin then costs one prompt, not the call; its thread is not reclaimable).
+
+    Each piece is synthesised while the one before it plays. Its deadline (for the TTS
+    scheduler) is when the audio before it runs out; the first piece's is now."""
+    sentences = reply_pieces(text)
     spoken.all_text = " ".join(sentences)
 
-    def synth(sentence: str) -> asyncio.Future[np.ndarray]:
+    def synth(sentence: str, needed_at: float) -> asyncio.Future[np.ndarray]:
         return asyncio.ensure_future(
-            asyncio.wait_for(_synth(tts, sentence, rate, executor), timeout_s)
+            asyncio.wait_for(_synth(tts, sentence, rate, executor, needed_at), timeout_s)
         )
 
-    pending = synth(sentences[0])
+    runs_out = time.monotonic()
+    pending = synth(sentences[0], runs_out)
     try:
         for i, sentence in enumerate(sentences):
             pcm = await pending
+            runs_out = max(runs_out, time.monotonic()) + pcm.size / rate
             if i + 1 < len(sentences):
-                pending = synth(sentences[i + 1])
+                pending = synth(sentences[i + 1], runs_out)
             if spoken.first_audio_at is None:
                 spoken.first_audio_at = time.monotonic()
             spoken.sentences.append((sentence, pcm.size / rate))

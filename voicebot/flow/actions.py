@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 BargeIn = Literal["true", "false", "dtmf"]
 
@@ -22,7 +22,8 @@ class Play:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    number: str
+    number: str  # a number, or a target name that the call session resolves from config
+    summary: str | None = None  # what the bot learned, for the call record
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,22 @@ class Break:
     """Stop whatever the bot is saying now."""
 
 
-Action = Say | Play | Transfer | SendDigits | Hangup | Break
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """Make this request and answer with an HttpResult event. `{{ env.NAME }}` in the url
+    and headers is left for the executor to fill from the environment."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    timeout: float = 5.0
+    retries: int = 0
+    filler: str | None = None  # said if the answer takes longer than filler_after seconds
+    filler_after: float = 1.5
+
+
+Action = Say | Play | Transfer | SendDigits | Hangup | Break | HttpCall
 
 # After one of these the call leaves the bot: the session stops listening.
 TERMINAL = (Transfer, Hangup)

@@ -20,6 +20,8 @@ exit code.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,17 +36,88 @@ from pydantic import (
     model_validator,
 )
 
-from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.actions import (
+    Action,
+    Break,
+    Hangup,
+    HttpCall,
+    Play,
+    Say,
+    SendDigits,
+    Transfer,
+)
 from voicebot.flow.clock import FixedClock, parse_moment, system_clock
 from voicebot.flow.engine import CallState, FlowEngine
-from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
+from voicebot.flow.events import (
+    Dtmf,
+    Event,
+    HttpResult,
+    NoInput,
+    TurnFailed,
+    Webhook,
+    understood,
+)
+from voicebot.flow.http_client import HttpBudget, HttpLimits, execute
 from voicebot.flow.loader import load_flow
 from voicebot.flow.problems import FlowError, pydantic_errors
 from voicebot.flow.yamlsource import SourceMap, parse_yaml, read_yaml_text
 from voicebot.types import NLUFunction
 
 ACTION_KINDS: dict[type, str] = {Say: "say", Play: "play", Transfer: "transfer",
-                                 SendDigits: "digits", Hangup: "hangup", Break: "break"}
+                                 SendDigits: "digits", Hangup: "hangup", Break: "break",
+                                 HttpCall: "http"}
+Answer = Callable[[HttpCall], HttpResult]
+
+
+class Stub(BaseModel):
+    """A canned answer for the flow's requests: `url` exact, or a prefix ending in `*`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = "GET"
+    url: str
+    status: int = 200
+    json_: Any = Field(default=None, alias="json")
+    error: str | None = None  # e.g. "timed out": the request fails this way
+
+    def matches(self, call: HttpCall) -> bool:
+        if self.method.upper() != call.method:
+            return False
+        if self.url.endswith("*"):
+            return call.url.startswith(self.url[:-1])
+        return call.url == self.url
+
+    def result(self) -> HttpResult:
+        if self.error is not None:
+            return HttpResult(False, error=self.error)
+        if not 200 <= self.status < 300:
+            return HttpResult(False, self.status, error=f"HTTP {self.status}")
+        return HttpResult(True, self.status, self.json_)
+
+
+def settle(engine: FlowEngine, state: CallState, actions: list[Action],
+           answer: Answer) -> tuple[CallState, list[Action]]:
+    """Run the flow's requests (`answer` sends or stubs them) until it asks for none: the
+    actions of one step, with what followed each answer."""
+    done = list(actions)
+    while done and isinstance(done[-1], HttpCall) and not state.ended:
+        state, more = engine.step(state, answer(done[-1]))
+        done += more
+    return state, done
+
+
+def sender(limits: HttpLimits, stubs: list[Stub] | None = None) -> Answer:
+    """Answer from the first matching stub, else send the request for real (one budget
+    per sender: make one per call)."""
+    budget = HttpBudget()
+
+    def answer(call: HttpCall) -> HttpResult:
+        for stub in stubs or []:
+            if stub.matches(call):
+                return stub.result()
+        return asyncio.run(execute(call, limits, budget))
+
+    return answer
 
 
 def _valid_now(value: Any) -> Any:
@@ -62,8 +135,10 @@ class Expect(BaseModel):
     play: str | None = None
     actions: list[str] | None = None  # the kinds, in order: say play transfer digits ...
     transfer: str | None = None
+    summary: str | list[str] | None = None  # substrings of the transfer's summary
     digits: str | None = None
     state: str | None = None
+    http: str | list[str] | None = None  # "GET https://..." requests made, in order
     slots: dict[str, Any] | None = None  # a subset of the slots after the turn
     vars: dict[str, Any] | None = None
     ended: bool | None = None
@@ -92,6 +167,7 @@ class Case(BaseModel):
 
     name: str
     call: dict[str, Any] = {}
+    http: list[Stub] = []  # answers for this case's requests (before the file's)
     now: str | datetime | None = None  # the clock at the start of the call
     _now = field_validator("now")(_valid_now)
     greeting: Expect | None = None
@@ -102,6 +178,7 @@ class TestFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     flow: str
+    http: list[Stub] = []  # answers for every case's requests; others are sent for real
     now: str | datetime | None = None  # every case's clock, unless the case sets its own
     _now = field_validator("now")(_valid_now)
     tests: list[Case] = Field(min_length=1)
@@ -111,6 +188,7 @@ class TestFile(BaseModel):
         for case in self.tests:
             if case.now is None:
                 case.now = self.now
+            case.http = [*case.http, *self.http]
         return self
 
 
@@ -150,6 +228,14 @@ def check(expect: Expect, state: CallState, actions: list[Action]) -> list[str]:
     ):
         if wanted is not None and wanted not in got:
             problems.append(f"expected {kind} {wanted!r}, got {got or 'none'}")
+    summaries = " | ".join(a.summary or "" for a in actions if isinstance(a, Transfer))
+    for part in _as_list(expect.summary):
+        if part.lower() not in summaries.lower():
+            problems.append(f"expected the transfer summary to hold '{part}', it is "
+                            f"'{summaries}'")
+    made = [f"{a.method} {a.url}" for a in actions if isinstance(a, HttpCall)]
+    if expect.http is not None and made != _as_list(expect.http):
+        problems.append(f"expected requests {_as_list(expect.http)}, made {made}")
     if expect.state is not None and state.state != expect.state:
         problems.append(f"expected state '{expect.state}', in '{state.state}'")
     for name, table, values in (("slot", expect.slots, state.slots),
@@ -184,16 +270,19 @@ def case_engine(engine: FlowEngine, case: Case) -> tuple[FlowEngine, FixedClock 
     return FlowEngine(engine.flow, clock), clock
 
 
-def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction) -> CaseResult:
+def run_case(engine: FlowEngine, case: Case, nlu: NLUFunction,
+             limits: HttpLimits | None = None) -> CaseResult:
     failures: list[str] = []
     engine, clock = case_engine(engine, case)
-    state, actions = engine.start(case.call)
+    answer = sender(limits or HttpLimits(), case.http)
+    state, actions = settle(engine, *engine.start(case.call), answer)
     if case.greeting is not None:
         failures += [f"greeting: {p}" for p in check(case.greeting, state, actions)]
     for index, turn in enumerate(case.turns, start=1):
         if turn.now is not None and clock is not None:
             clock.moment = parse_moment(turn.now, engine.flow.timezone)
-        state, actions = engine.step(state, _event(turn, engine, state, nlu))
+        state, actions = settle(
+            engine, *engine.step(state, _event(turn, engine, state, nlu)), answer)
         failures += [f"turn {index}: {p}" for p in check(turn, state, actions)]
     return CaseResult(case.name, failures)
 
@@ -216,12 +305,13 @@ def load_tests(path: Path) -> tuple[TestFile, SourceMap]:
                         errors) from None
 
 
-def run_file(path: Path, nlu: NLUFunction) -> list[tuple[CaseResult, int]]:
+def run_file(path: Path, nlu: NLUFunction,
+             limits: HttpLimits | None = None) -> list[tuple[CaseResult, int]]:
     """Run every case of a test file; each result comes with the line of its case."""
     tests, source = load_tests(path)
     engine = FlowEngine(load_flow(path.parent / tests.flow))
     results = []
     for index, case in enumerate(tests.tests):
         line = source.locate(("tests", index)).line
-        results.append((run_case(engine, case, nlu), line))
+        results.append((run_case(engine, case, nlu, limits), line))
     return results

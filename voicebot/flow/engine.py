@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from voicebot.flow import expressions, slots
+from voicebot.flow import expressions, http_spec, slots
 from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
 from voicebot.flow.clock import Clock, Moment, system_clock
 from voicebot.flow.events import (
@@ -27,6 +27,7 @@ from voicebot.flow.events import (
     CallStart,
     Dtmf,
     Event,
+    HttpResult,
     NoInput,
     TurnFailed,
     UserInput,
@@ -66,6 +67,10 @@ class CallState:
     dtmf_buffer: str = ""
     # What the bot asked last, for `repeat` and for re-prompts after a no-match.
     last_prompt: tuple[Action, ...] = ()
+    # An http step is out: only its HttpResult moves the call on. `http_from` says which
+    # transition made it (("on", i) or ("global", i)); None: the state itself.
+    http_wait: bool = False
+    http_from: tuple[str, int] | None = None
 
 
 class _Run:
@@ -85,6 +90,8 @@ class _Run:
         self.pending = state.pending
         self.buffer = state.dtmf_buffer
         self.last_prompt = state.last_prompt
+        self.http_wait = state.http_wait
+        self.http_from = state.http_from
         self.actions: list[Action] = []
         self.entry_prompts: list[Action] = []
         # What the caller said in this step (None for keys, time-outs, webhooks): its
@@ -112,6 +119,8 @@ class _Run:
             pending=self.pending,
             dtmf_buffer=self.buffer,
             last_prompt=self.last_prompt,
+            http_wait=self.http_wait,
+            http_from=self.http_from,
         )
 
 
@@ -149,6 +158,12 @@ class FlowEngine:
             if event.name.lower() in HANGUP_WEBHOOKS:
                 return replace(state, ended=True, end_reason=event.name.lower()), []
             return state, []
+        if isinstance(event, HttpResult) or state.http_wait:
+            # Not a caller turn: the answer to the state's request, or (while it is out)
+            # nothing can move the call on; speech and keys in the wait are not lost to a
+            # half-made decision, they are simply not taken.
+            return self._answered(state, event) if isinstance(event, HttpResult) else (
+                state, [])
         run = _Run(state, self.moment())
         if isinstance(event, UserInput):
             run.buffer = ""
@@ -277,6 +292,11 @@ class FlowEngine:
             else:
                 run.vars[key] = copy.deepcopy(value)
 
+    def _transfer(self, run: _Run, target: str, summary: str | None) -> Transfer:
+        scope = run.scope()
+        said = render(summary, scope).strip() if summary is not None else ""
+        return Transfer(render(target, scope).strip(), said or None)
+
     def _end(self, run: _Run, action: Transfer | Hangup, reason: str) -> None:
         run.actions.append(action)
         run.ended = True
@@ -313,8 +333,55 @@ class FlowEngine:
         run.entry_prompts.extend(prompts)
         if state.digits:
             run.actions.append(SendDigits(render(state.digits, run.scope())))
+        if state.http is not None:
+            run.actions.append(http_spec.request(state.http, run.scope()))
+            run.http_wait = True
+            run.last_prompt = tuple(run.entry_prompts)
+            return
+        self._leave(run, state, depth)
+
+    def _answered(self, state: CallState, result: HttpResult) -> tuple[CallState, list[Action]]:
+        """The request of the state (or of the transition taken) came back: save what it
+        asked for and move on, or take `on_error`."""
+        current = self.flow.states[state.state]
+        if not state.http_wait:
+            return state, []  # a late or stray answer
+        run = _Run(state, self.moment())
+        run.http_wait, run.http_from = False, None
+        owner: State | Transition = current
+        if state.http_from is not None:
+            owner = self._deref(current, state.http_from)
+        assert owner.http is not None and owner.on_error is not None  # the schema pairs them
+        if result.ok:
+            for name, path in owner.http.save.items():
+                run.vars[name] = http_spec.read_path(result.data, path)
+            if isinstance(owner, Transition):
+                self._finish(run, owner)
+            else:
+                self._leave(run, owner, 0)
+        else:
+            run.vars["http_error"] = result.error or "failed"
+            self._apply(run, owner.on_error)
+        return run.freeze(), _audible(run.actions)
+
+    def _ref(self, run: _Run, t: Transition) -> tuple[str, int]:
+        """Where `t` is, so the answer to its request finds it again: the current state's
+        `on` list or the globals (the validator keeps http out of branches and on_error)."""
+        own = self.flow.states[run.state].on
+        for index, candidate in enumerate(own):
+            if candidate is t:
+                return ("on", index)
+        return ("global", next(i for i, g in enumerate(self.flow.global_transitions)
+                               if g is t))
+
+    def _deref(self, state: State, ref: tuple[str, int]) -> Transition:
+        kind, index = ref
+        return state.on[index] if kind == "on" else self.flow.global_transitions[index]
+
+    def _leave(self, run: _Run, state: State, depth: int) -> None:
+        """How a state that does not wait moves on (or, if it waits, what it asked)."""
         if state.transfer:
-            self._end(run, Transfer(render(state.transfer, run.scope())), "transfer")
+            self._end(run, self._transfer(run, state.transfer, state.summary), "transfer")
         elif state.hangup:
             self._end(run, Hangup("flow"), "flow")
         elif state.goto:
@@ -337,8 +404,17 @@ class FlowEngine:
             run.actions.append(Play(render(t.play, run.scope()), self._barge(run)))
         if t.digits:
             run.actions.append(SendDigits(render(t.digits, run.scope())))
+        if t.http is not None:  # the rest waits for the answer (_answered)
+            run.actions.append(http_spec.request(t.http, run.scope()))
+            run.http_wait = True
+            run.http_from = self._ref(run, t)
+            return
+        self._finish(run, t, depth)
+
+    def _finish(self, run: _Run, t: Transition, depth: int = 0) -> None:
+        """Where a transition takes the call, once its effects (and request) are done."""
         if t.transfer:
-            self._end(run, Transfer(render(t.transfer, run.scope())), "transfer")
+            self._end(run, self._transfer(run, t.transfer, t.summary), "transfer")
         elif t.hangup:
             self._end(run, Hangup("flow"), "flow")
         elif t.repeat:
@@ -523,7 +599,7 @@ class FlowEngine:
         if ending.say is not None:
             run.actions.append(self._say(run, self._pick(ending.say, "give_up", run.turns, False)))
         if ending.transfer:
-            self._end(run, Transfer(render(ending.transfer, run.scope())), reason)
+            self._end(run, self._transfer(run, ending.transfer, ending.summary), reason)
         else:
             self._end(run, Hangup(reason), reason)
 

@@ -51,7 +51,18 @@ class CallEnd:
     reason: str = "hangup"
 
 
-Event = CallStart | UserInput | Dtmf | NoInput | TurnFailed | Webhook | CallEnd
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    """The answer to the flow's HttpCall: `data` is the JSON body when `ok`; otherwise
+    `error` says what went wrong (a time-out, a refused address, HTTP 404...)."""
+
+    ok: bool
+    status: int | None = None
+    data: Any = None
+    error: str | None = None
+
+
+Event = CallStart | UserInput | Dtmf | NoInput | TurnFailed | Webhook | CallEnd | HttpResult
 
 
 def understood(nlu: NLUFunction, text: str, expectation: Expectation) -> UserInput | TurnFailed:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicebot.flow.http_spec import HttpSpec
 from voicebot.flow.open_hours import OpenHours, check_timezone
 from voicebot.types import SlotType
 
@@ -51,12 +52,15 @@ class Terminal(Strict):
 
     say: Text | None = None
     transfer: str | None = None
+    summary: str | None = None  # a template stored on the call record with the transfer
     hangup: bool = False
 
     @model_validator(mode="after")
     def _one_ending(self) -> Terminal:
         if bool(self.transfer) == bool(self.hangup):
             raise ValueError("give exactly one of 'transfer' or 'hangup: true'")
+        if self.summary is not None and not self.transfer:
+            raise ValueError("'summary' goes with 'transfer'")
         return self
 
 
@@ -141,13 +145,23 @@ class Transition(Strict):
     goto: str | None = None
     flow: str | None = None
     transfer: str | None = None
+    summary: str | None = None
     hangup: bool = False
     repeat: bool = False
+    # A request made once the transition's say/play/digits are out; its ending waits for
+    # the answer, and a failure takes `on_error` instead (voicebot/flow/http_spec.py).
+    http: HttpSpec | None = None
+    on_error: Transition | None = None
 
     _coerce = field_validator("dtmf", "digits", "transfer", mode="before")(_as_text)
 
     @model_validator(mode="after")
     def _shape(self) -> Transition:
+        if (self.http is None) != (self.on_error is None):
+            raise ValueError("'http' and 'on_error' go together: say where a failed request "
+                             "goes")
+        if self.summary is not None and not self.transfer:
+            raise ValueError("'summary' goes with 'transfer'")
         endings = [name for name in ENDINGS if getattr(self, name)]
         if len(endings) > 1:
             raise ValueError(f"a transition takes one of {', '.join(ENDINGS)}; got {endings}")
@@ -170,10 +184,17 @@ class State(Strict):
     goto: str | None = None
     flow: str | None = None
     transfer: str | None = None
+    # What the bot learned, for the person the call goes to: a template, stored on the
+    # call record with the transfer (docs/flows.md, "Transfer targets and hand-off").
+    summary: str | None = None
     hangup: bool = False
     # Decided on arrival, without waiting: the first entry whose `if:` holds is taken
     # (`branch: [{if: "is_open()", goto: open}, {goto: closed}]`).
     branch: list[Transition] = []
+    # A request made on arrival; the state moves on (goto/branch/...) once it is answered,
+    # or takes `on_error` when it fails (voicebot/flow/http_spec.py).
+    http: HttpSpec | None = None
+    on_error: Transition | None = None
     no_input: RetrySpec | None = None
     no_match: RetrySpec | None = None
     barge_in: BargeInValue | None = None
@@ -185,11 +206,19 @@ class State(Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> State:
+        if self.summary is not None and not self.transfer:
+            raise ValueError("'summary' goes with 'transfer'")
         endings = [name for name in ("goto", "flow", "transfer", "hangup", "branch")
                    if getattr(self, name)]
         if len(endings) > 1:
             raise ValueError("a state ends in at most one of goto/flow/transfer/hangup/branch: "
                              f"{endings}")
+        if self.http is not None and (self.on or self.collect):
+            raise ValueError("a state with 'http' moves on once answered: it takes no "
+                             "'on'/'collect' (go to a state that waits)")
+        if (self.http is None) != (self.on_error is None):
+            raise ValueError("'http' and 'on_error' go together: say where a failed request "
+                             "goes")
         if endings and (self.on or self.collect):
             raise ValueError(f"'{endings[0]}' leaves the state at once, so 'on'/'collect' "
                              "would never run")

@@ -12,24 +12,38 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from voicebot.flow.actions import Action, Break, Hangup, Play, Say, SendDigits, Transfer
+from voicebot.flow.actions import (
+    Action,
+    Break,
+    Hangup,
+    HttpCall,
+    Play,
+    Say,
+    SendDigits,
+    Transfer,
+)
 from voicebot.flow.clock import FixedClock, parse_moment, system_clock
-from voicebot.flow.convtest import run_file
+from voicebot.flow.convtest import Stub, run_file, sender, settle
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.events import Dtmf, Event, NoInput, TurnFailed, Webhook, understood
 from voicebot.flow.graph import to_dot, to_mermaid
+from voicebot.flow.http_client import HttpLimits
 from voicebot.flow.loader import FlowError, expand_paths, load_flow, validate_paths
 from voicebot.types import Expectation, NLUFunction, NLUResult
 
 
-def validate_main(paths: list[str], output: TextIO | None = None) -> int:
+def validate_main(paths: list[str], output: TextIO | None = None,
+                  errors_to: TextIO | None = None) -> int:
+    """Problems (errors and warnings, at file:line:col) go to stderr, so `validate f.yaml
+    > report` still shows them; the one-line verdict goes to stdout."""
     out = output or sys.stdout
+    err = errors_to or sys.stderr
     errors, warnings = validate_paths(paths)
     count = len(expand_paths(paths))
     for problem in [*errors, *warnings]:
-        print(problem, file=out)
+        print(problem, file=err)
     if errors:
-        print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=out)
+        print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=err)
         return 1
     print(f"ok: {count} flow file(s), {len(warnings)} warning(s)", file=out)
     return 0
@@ -41,13 +55,16 @@ def describe(action: Action) -> str:
     if isinstance(action, Play):
         return f"play: {action.url}"
     if isinstance(action, Transfer):
-        return f"-> transfer {action.number}"
+        summary = f" (summary: {action.summary})" if action.summary else ""
+        return f"-> transfer {action.number}{summary}"
     if isinstance(action, SendDigits):
         return f"-> digits {action.digits}"
     if isinstance(action, Hangup):
         return f"-> hangup ({action.reason})"
     if isinstance(action, Break):
         return "-> break"
+    if isinstance(action, HttpCall):
+        return f"-> http {action.method} {action.url}"
     return repr(action)
 
 
@@ -86,6 +103,8 @@ def chat_main(
     call: dict[str, str] | None = None,
     explainer: Explainer | None = None,
     now: str | None = None,
+    http: HttpLimits | None = None,
+    stubs: list[Stub] | None = None,
 ) -> int:
     # Looked up now, not at import: a caller (or a test) may have replaced them since.
     input = sys.stdin if input is None else input
@@ -94,7 +113,7 @@ def chat_main(
         flow = load_flow(flow_path)
     except FlowError as exc:
         for error in exc.errors:
-            print(error, file=output)
+            print(error, file=sys.stderr)
         return 1
     # `--now` or `/now` fixes the clock, as `now:` does in a conversation test.
     clock: FixedClock | None = None
@@ -105,19 +124,23 @@ def chat_main(
             print(exc, file=output)
             return 1
     engine = FlowEngine(flow, clock or system_clock)
+    # Real requests within config's http limits; `stubs` (a conversation test's canned
+    # answers) come first, so chat can replay a test exactly.
+    answer = sender(http or HttpLimits(), stubs)
     call = call or {"from_number": "+33100000000", "to_number": "+33200000000", "call_id": "chat"}
     print(_CHAT_HELP, file=output)
 
-    def show(state: CallState, actions: list[Action]) -> None:
+    def show(state: CallState, actions: list[Action]) -> CallState:
+        state, actions = settle(engine, state, actions, answer)
         for action in actions:
             print(f"  {describe(action)}", file=output)
         if state.ended:
             print(f"[call ended: {state.end_reason}] (/restart to start again)", file=output)
         else:
             print(f"[{state.state}]", file=output)
+        return state
 
-    state, actions = engine.start(call)
-    show(state, actions)
+    state = show(*engine.start(call))
     for raw in input:
         line = raw.strip()
         if not line:
@@ -125,8 +148,8 @@ def chat_main(
         if line in ("/quit", "/exit"):
             break
         if line == "/restart":
-            state, actions = engine.start(call)
-            show(state, actions)
+            answer = sender(http or HttpLimits(), stubs)  # a new call, a new budget
+            state = show(*engine.start(call))
             continue
         if line.startswith("/now "):
             try:
@@ -169,12 +192,12 @@ def chat_main(
                       file=output)
             for reason in explainer(line, expectation) if explainer else []:
                 print(f"    {reason}", file=output)
-        state, actions = engine.step(state, event)
-        show(state, actions)
+        state = show(*engine.step(state, event))
     return 0
 
 
-def test_main(paths: list[str], nlu: NLUFunction, output: TextIO | None = None) -> int:
+def test_main(paths: list[str], nlu: NLUFunction, output: TextIO | None = None,
+              http: HttpLimits | None = None) -> int:
     out = output or sys.stdout
     files: list[Path] = []
     for item in paths:
@@ -183,7 +206,7 @@ def test_main(paths: list[str], nlu: NLUFunction, output: TextIO | None = None) 
     passed = failed = 0
     for file in files:
         try:
-            results = run_file(file, nlu)
+            results = run_file(file, nlu, http)
         except FlowError as exc:
             for error in exc.errors:
                 print(f"ERROR {error}", file=out)

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from voicebot.flow import expressions, templates
+from voicebot.flow import expressions, targets, templates
 from voicebot.flow.expressions import set_expression
 from voicebot.flow.graphcheck import check_graph
+from voicebot.flow.http_spec import ENV
 from voicebot.flow.model import Flow
 from voicebot.flow.problems import FlowError, FlowWarning
 from voicebot.flow.schema import RetrySpec, State, Transition
@@ -29,6 +30,18 @@ def texts(value: str | list[str] | None) -> list[tuple[str, tuple[int, ...]]]:
     if isinstance(value, str):
         return [(value, ())]
     return [(item, (index,)) for index, item in enumerate(value)]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON-like value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
@@ -59,9 +72,18 @@ class _Checker:
             self.variables.update(state.set)
         for _file, _path, transition, _state in _placements(flow):
             self.variables.update(transition.set)
+            if transition.http is not None and transition.on_error is not None:
+                self.variables.update(transition.http.save)
+                self.variables.update(transition.on_error.set)
+                self.variables.add("http_error")
         for state in flow.states.values():
             for transition in state.branch:
                 self.variables.update(transition.set)
+            if state.http is not None:
+                self.variables.update(state.http.save)
+                self.variables.add("http_error")  # what went wrong, for on_error
+            if state.on_error is not None:
+                self.variables.update(state.on_error.set)
 
     def err(self, file: str, path: Path, message: str, value: bool = False) -> None:
         self.errors.append(self.flow.error(file, path, message, value))
@@ -152,6 +174,7 @@ class _Checker:
                 self.err(file, path + ("filled",),
                          f"state '{state}' does not collect slot '{t.filled}'", True)
         self.check_effects(t, file, path)
+        self.check_http(t, file, path)
 
     def check_effects(self, t: Transition, file: str, path: Path) -> None:
         """What a transition does once taken: its condition, sets, prompts and target."""
@@ -159,7 +182,7 @@ class _Checker:
             self.check_expression(t.if_, file, path + ("if",))
         self.check_set(t.set, file, path)
         self.check_say(t.say, file, path + ("say",))
-        for key in ("transfer", "play", "digits"):
+        for key in ("transfer", "summary", "play", "digits"):
             self.check_template(getattr(t, key), file, path + (key,))
         self.check_target(t.goto, file, path)
         self.check_target(t.flow, file, path, "flow")
@@ -174,7 +197,7 @@ class _Checker:
         file = self.flow.state_files[name]
         path: Path = ("states", name)
         self.check_say(state.say, file, path + ("say",))
-        for key in ("transfer", "play", "digits"):
+        for key in ("transfer", "summary", "play", "digits"):
             self.check_template(getattr(state, key), file, path + (key,))
         self.check_set(state.set, file, path)
         self.check_target(state.goto, file, path)
@@ -194,25 +217,49 @@ class _Checker:
                     self.err(file, path + ("globals", index),
                              f"'{intent}' is not a global intent", True)
         self.check_branch(name, state, file, path)
+        self.check_http(state, file, path)
         if not state.waits() and not (state.goto or state.flow or state.transfer
                                       or state.hangup or state.branch):
             self.err(file, path, f"state '{name}' neither waits for the caller (on/collect) "
                      "nor moves on (goto/flow/transfer/hangup/branch)")
 
+    def check_http(self, owner: State | Transition, file: str, path: Path) -> None:
+        if owner.http is None or owner.on_error is None:
+            return
+        spec, where = owner.http, path + ("http",)
+        # `{{ env.NAME }}` is the executor's (from the environment), in url and headers only.
+        self.check_template(ENV.sub("", spec.url), file, where + ("url",))
+        for header, value in spec.headers.items():
+            self.check_template(ENV.sub("", value), file, where + ("headers", header))
+        for text in _strings(spec.json_):
+            if ENV.search(text):
+                self.err(file, where + ("json",), "'{{ env.NAME }}' goes in the url or a "
+                         "header, not in the body (which an endpoint may echo back)")
+            else:
+                self.check_template(text, file, where + ("json",))
+        self.check_template(spec.filler, file, where + ("filler",))
+        self.check_branch_entry(owner.on_error, file, path + ("on_error",))
+
     def check_branch(self, name: str, state: State, file: str, path: Path) -> None:
         for index, t in enumerate(state.branch):
-            where = path + ("branch", index)
-            if t.intent is not None or t.dtmf is not None or t.filled is not None:
-                self.err(file, where, "a branch is decided on arrival: it takes 'if', not "
-                         "'intent', 'dtmf' or 'filled'")
-            if not (t.goto or t.flow or t.transfer or t.hangup):
-                self.err(file, where, "a branch must move on: give goto, flow, transfer or "
-                         "hangup")
-            self.check_effects(t, file, where)
+            self.check_branch_entry(t, file, path + ("branch", index))
         if state.branch and state.branch[-1].if_ is not None:
             self.err(file, path + ("branch", len(state.branch) - 1), f"the last branch of "
                      f"state '{name}' needs no 'if:' (it is the otherwise), or the call "
                      "could stop there")
+
+    def check_branch_entry(self, t: Transition, file: str, where: Path) -> None:
+        """A transition taken without the caller (a branch, an on_error)."""
+        if t.intent is not None or t.dtmf is not None or t.filled is not None:
+            self.err(file, where, "a branch is decided on arrival: it takes 'if', not "
+                     "'intent', 'dtmf' or 'filled'")
+        if not (t.goto or t.flow or t.transfer or t.hangup):
+            self.err(file, where, "a branch must move on: give goto, flow, transfer or "
+                     "hangup")
+        if t.http is not None:
+            self.err(file, where + ("http",), "no 'http' here: go to a state that makes the "
+                     "request")
+        self.check_effects(t, file, where)
 
     def check_intents(self) -> None:
         owners: dict[str, str] = {}
@@ -270,8 +317,9 @@ class _Checker:
         self.check_retry(defaults.no_match, file, ("defaults", "no_match"))
         self.check_template(defaults.error_prompt, file, ("defaults", "error_prompt"))
         self.check_say(defaults.on_max_turns.say, file, ("defaults", "on_max_turns", "say"))
-        self.check_template(defaults.on_max_turns.transfer, file,
-                            ("defaults", "on_max_turns", "transfer"))
+        for key in ("transfer", "summary"):
+            self.check_template(getattr(defaults.on_max_turns, key), file,
+                                ("defaults", "on_max_turns", key))
         if self.flow.start and self.flow.start not in self.flow.states:
             self.err(file, ("start",), f"unknown start state '{self.flow.start}'", True)
 
@@ -283,6 +331,10 @@ class _Checker:
             self.check_state(name, state)
         for file, path, transition, owner in _placements(self.flow):
             self.check_transition(transition, file, path, owner)
+        for value, file, path in targets.transfers(self.flow):
+            if not (targets.is_number(value) or targets.is_name(value)):
+                self.err(file, path, f"transfer '{value}' is neither a number (+33123456789) "
+                         "nor a target name from config.yaml's 'targets' (sales)", True)
         if not self.errors:
             self.errors.extend(check_graph(self.flow))
 

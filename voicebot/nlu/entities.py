@@ -44,6 +44,27 @@ def find_yes_no(text: str, language: str = "en") -> bool | None:
     return _POLARITY[match.group(1)]
 
 
+# Said around a bare answer without changing it: "yes please", "no thanks".
+_COURTESY = frozenset({"please", "thanks", "thank", "you", "merci", "plait", "vous", "s", "il"})
+
+
+def bare_yes_no(words: tuple[str, ...], language: str = "en") -> bool | None:
+    """The polarity of an utterance that is nothing but a yes or a no ("mhm", "yeah sure",
+    "no thanks", "ouais"), else None: such an answer means something only where a yes/no
+    was asked, or where an intent is itself a yes or a no."""
+    if not words or len(words) > 4:
+        return None
+    text = " ".join(words)
+    polarity = find_yes_no(text, language)
+    if polarity is None:
+        return None
+    if french.is_french(language):
+        rest = french.strip_yes_no(text)
+    else:
+        rest = _YES_NO_RE.sub(" ", text)
+    return polarity if all(w in _COURTESY for w in rest.split()) else None
+
+
 def find_choice(
     text: str, choices: list[str], synonyms: dict[str, list[str]] | None = None,
     ordinal: int | None = None, min_score: float = 85.0, fuzzy: bool = True,

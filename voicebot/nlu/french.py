@@ -112,6 +112,11 @@ def find_yes_no(text: str) -> bool | None:
     return None if match is None else _POLARITY[match.group(1)]
 
 
+def strip_yes_no(text: str) -> str:
+    """`text` with its yes/no phrases taken out (what else was said besides the answer)."""
+    return _YES_NO_RE.sub(" ", normalize(text, drop_fillers=False))
+
+
 def is_backchannel(text: str) -> bool:
     return normalize(text, drop_fillers=False) in BACKCHANNELS
 

@@ -70,3 +70,13 @@ def _english_words(text: str, drop_fillers: bool = True) -> tuple[str, ...]:
 def normalize(text: str, drop_fillers: bool = True, language: str = "en") -> str:
     """`words` joined by single spaces: the form examples and utterances are compared in."""
     return " ".join(words(text, drop_fillers, language))
+
+
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def has_content(tokens: tuple[str, ...]) -> bool:
+    """Whether the words hold anything to understand: a number, or a word of two letters
+    or more with a vowel. "M-A-M-A-M", "Mmm." and "M." (what a recogniser makes of a hum)
+    hold nothing, and an encoder would still find them near some intent."""
+    return any(t[0].isdigit() or (len(t) >= 2 and _VOWEL.search(t)) for t in tokens)

@@ -28,7 +28,7 @@ def read_plugin_config(path: Path) -> tuple[list[str], dict[str, tuple[str, dict
     extra = data.get("plugins") or []
     if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
         raise PluginConfigError(f"{path}: 'plugins' must be a list of 'module:Class' strings")
-    chosen = {}
+    chosen: dict[str, Any] = {}
     for kind in KINDS:
         spec = data.get(kind)
         if isinstance(spec, str):

@@ -21,8 +21,8 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from voicebot.nlu.entities import answers_slot, extract
-from voicebot.nlu.normalize import normalize, words
+from voicebot.nlu.entities import answers_slot, bare_yes_no, extract
+from voicebot.nlu.normalize import has_content, normalize, words
 from voicebot.nlu.semantic import centre, confidence, decide
 from voicebot.plugins.encoders import Encoder, create_encoder
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
@@ -155,6 +155,18 @@ class EmbeddingsNLU:
         for phrase, owner in zip(phrases, owners, strict=True):
             if phrase == norm:
                 return NLUResult(text, owner, 1.0, entities)
+        polarity = bare_yes_no(tokens, expectation.language)
+        if polarity is not None:
+            # "mhm" or "yeah" where nothing asked a yes/no: an encoder finds it near some
+            # intent ("mhm" came out as goodbye, 0.65, and hung up on the caller). It
+            # means an intent only if one of that intent's examples is itself a yes/no.
+            for spec in expectation.intents:
+                if any(bare_yes_no(words(e, language=expectation.language),
+                                   expectation.language) is polarity for e in spec.examples):
+                    return NLUResult(text, spec.name, 1.0, entities)
+            return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
+        if not has_content(tokens):
+            return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
         if self.options.words_first:
             by_words = self._words.parse(text, expectation)
             if by_words.intent is not None:

@@ -49,9 +49,9 @@ def _compile(
                             normalize(key, language=language)))
     polarities = set()
     for example in examples:
-        norm = words(example, language=language)
-        if len(norm) <= 3:
-            value = find_yes_no(" ".join(norm), language)
+        example_words = words(example, language=language)
+        if len(example_words) <= 3:
+            value = find_yes_no(" ".join(example_words), language)
             if value is not None:
                 polarities.add(value)
     vocabulary = {w for p in phrases for w in p.stems}

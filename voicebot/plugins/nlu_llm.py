@@ -210,7 +210,7 @@ class LLMNLU:
                     "chat/completions", json=self._request(text, expectation)
                 )
             response.raise_for_status()
-            return response.json()["choices"][0]["message"]["content"]
+            return str(response.json()["choices"][0]["message"]["content"])
         except httpx.TimeoutException as exc:
             self._last_error = f"timed out after {self.options.timeout}s"
             raise LLMError(f"llm NLU: {self.options.base_url} {self._last_error}") from exc

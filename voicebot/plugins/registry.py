@@ -21,7 +21,7 @@ import typing
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -86,7 +86,18 @@ def import_target(target: str) -> Any:
     return obj
 
 
-def check_plugin_class(cls: Any, kind: str, label: str) -> type:
+class PluginClass(Protocol):
+    """A plugin class as the registry uses it, once checked: its name, its Options model,
+    and a constructor taking validated options."""
+
+    __name__: str
+    __qualname__: str
+    Options: type[BaseModel]
+
+    def __call__(self, options: BaseModel) -> Plugin: ...
+
+
+def check_plugin_class(cls: Any, kind: str, label: str) -> PluginClass:
     """Refuse a class that is not a plugin of `kind`, saying what is missing."""
     if kind not in KINDS:
         raise PluginConfigError(f"unknown plugin kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -104,10 +115,12 @@ def check_plugin_class(cls: Any, kind: str, label: str) -> type:
             f"{kind} plugin {label}: {cls.__qualname__} lacks {', '.join(missing)} "
             f"(see voicebot.plugins.base.{KINDS[kind][0].__name__})"
         )
-    options = cls.Options
+    checked: Any = cls  # a class, of unknown shape until the checks here pass
+    options = checked.Options
     if not (inspect.isclass(options) and issubclass(options, BaseModel)):
         raise PluginConfigError(f"{kind} plugin {label}: Options must be a pydantic BaseModel")
-    return cls
+    plugin_class: PluginClass = checked
+    return plugin_class
 
 
 def options_schema(options: type[BaseModel]) -> list[dict[str, Any]]:
@@ -116,7 +129,8 @@ def options_schema(options: type[BaseModel]) -> list[dict[str, Any]]:
     for name, info in options.model_fields.items():
         annotation = info.annotation
         plain = isinstance(annotation, type) and not typing.get_args(annotation)
-        type_name = annotation.__name__ if plain else str(annotation).replace("typing.", "")
+        type_name = (annotation.__name__ if plain and annotation is not None
+                     else str(annotation).replace("typing.", ""))
         rows.append({
             "name": name,
             "type": type_name,
@@ -195,7 +209,7 @@ class PluginRegistry:
     def names(self, kind: str) -> list[str]:
         return sorted(name for k, name in self._entries if k == kind)
 
-    def resolve(self, kind: str, use: str) -> type:
+    def resolve(self, kind: str, use: str) -> PluginClass:
         """The plugin class for `use`: a registered name or an import path "mod:Class"."""
         if kind not in KINDS:
             raise PluginConfigError(f"unknown plugin kind {kind!r}; kinds are {', '.join(KINDS)}")

@@ -61,8 +61,11 @@ class _Engine:
             for name, value in values.items():
                 self.engine.setProperty(name, value)
             return
+        driver = self.driver
+        if driver is None:
+            return
         for name, value in values.items():
-            self.driver.setProperty(name, value)
+            driver.setProperty(name, value)
         self.espeak.Synchronize()
 
     def render(self, text: str, path: str) -> None:

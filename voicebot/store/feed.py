@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from voicebot.store.turn import TurnRecord
+
 SUBSCRIBER_QUEUE = 1000
 LAGGED: dict[str, Any] = {"kind": "lagged"}
 
@@ -73,12 +75,22 @@ class CallFeed:
 class FeedingStore:
     """The call store, publishing each successful write to a feed. Reads pass through."""
 
+    _OWN = frozenset({"_store", "feed"})
+
     def __init__(self, store: Any, feed: CallFeed) -> None:
-        self._store = store
-        self.feed = feed
+        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "feed", feed)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A setting meant for the store (e.g. its worker id) must reach the store, not
+        # stop at the wrapper where no store method would ever read it.
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._store, name, value)
 
     async def open_call(self, call_id: str, meta: dict[str, Any]) -> None:
         await self._store.open_call(call_id, meta)
@@ -88,9 +100,9 @@ class FeedingStore:
         await self._store.add_event(call_id, kind, data)
         self.feed.publish(call_id, "event", {"kind": kind, "data": data})
 
-    async def add_turn(self, call_id: str, turn: dict[str, Any]) -> None:
+    async def add_turn(self, call_id: str, turn: TurnRecord) -> None:
         await self._store.add_turn(call_id, turn)
-        self.feed.publish(call_id, "turn", turn)
+        self.feed.publish(call_id, "turn", turn.as_dict())
 
     async def close_call(self, call_id: str, reason: str) -> None:
         await self._store.close_call(call_id, reason)

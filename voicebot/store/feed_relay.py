@@ -76,7 +76,7 @@ class FeedRelay:
                 log.info("feed relay: subscription lost (%s); retrying", exc)
             finally:
                 with contextlib.suppress(RedisError):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis: untyped
             await asyncio.sleep(RETRY_S)
 
     def _deliver(self, raw: bytes) -> None:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from voicebot.store.backends import backend_for
 from voicebot.store.schema import Connection
 from voicebot.store.search import CallQuery, search_calls
+from voicebot.store.turn import TurnRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -217,31 +218,36 @@ class CallStore:
             (call_id, self._clock(), kind, _dumps(data)),
         )
 
-    async def add_turn(self, call_id: str, turn: dict[str, Any]) -> None:
+    async def add_turn(self, call_id: str, turn: TurnRecord) -> None:
         await self._write(lambda c: self._insert_turn(c, call_id, turn))
 
-    def _insert_turn(self, conn: Connection, call_id: str, turn: dict[str, Any]) -> None:
+    def _insert_turn(self, conn: Connection, call_id: str, turn: TurnRecord) -> None:
         self._ensure_call(conn, call_id)
         (count,) = conn.execute(
             "SELECT COUNT(*) FROM turns WHERE call_id = ?", (call_id,)
         ).fetchone()
-        confidence = turn.get("confidence")
+        confidence = turn.confidence
         conn.execute(
             """INSERT INTO turns (call_id, idx, at, transcript, intent, confidence, slots,
-                                  actions, latencies, state, error)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                  actions, latencies, state, error, dtmf, no_input,
+                                  speech_ms, entities)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 call_id,
                 count + 1,
                 self._clock(),
-                turn.get("transcript"),
-                turn.get("intent"),
+                turn.transcript,
+                turn.intent,
                 float(confidence) if confidence is not None else None,
-                _dumps(turn.get("slots") or {}),
-                _dumps(list(turn.get("actions") or [])),
-                _dumps(turn.get("latencies") or {}),
-                turn.get("state"),
-                None if turn.get("error") is None else str(turn["error"]),
+                _dumps(turn.slots),
+                _dumps(turn.actions),
+                _dumps(turn.latencies),
+                turn.state,
+                None if turn.error is None else str(turn.error),
+                turn.dtmf,
+                int(bool(turn.no_input)),
+                None if turn.speech_ms is None else int(turn.speech_ms),
+                _dumps(turn.entities),
             ),
         )
 
@@ -402,6 +408,10 @@ class CallStore:
                     "latencies": json.loads(t["latencies"]),
                     "state": t["state"],
                     "error": t["error"],
+                    "dtmf": t["dtmf"],
+                    "no_input": bool(t["no_input"]),
+                    "speech_ms": t["speech_ms"],
+                    "entities": json.loads(t["entities"]),
                 }
                 for t in turns
             ],

@@ -25,6 +25,7 @@ from typing import Any
 
 from voicebot.store.backends import backend_for
 from voicebot.store.records import CallStore
+from voicebot.store.turn import TurnRecord
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class ResilientStore:
     async def add_event(self, call_id: str, kind: str, data: dict[str, Any]) -> None:
         await self._write("add_event", (call_id, kind, data))
 
-    async def add_turn(self, call_id: str, turn: dict[str, Any]) -> None:
+    async def add_turn(self, call_id: str, turn: TurnRecord) -> None:
         await self._write("add_turn", (call_id, turn))
 
     async def close_call(self, call_id: str, reason: str) -> None:

@@ -72,6 +72,13 @@ MIGRATIONS: list[list[str]] = [
         "UPDATE webhook_deliveries SET applied_at = received_at",  # before: all applied
         "CREATE INDEX webhook_deliveries_unapplied ON webhook_deliveries (worker, applied_at)",
     ],
+    # 4: the turn record's fields the store used to drop (store/turn.py).
+    [
+        "ALTER TABLE turns ADD COLUMN dtmf TEXT",
+        "ALTER TABLE turns ADD COLUMN no_input INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE turns ADD COLUMN speech_ms INTEGER",
+        "ALTER TABLE turns ADD COLUMN entities TEXT NOT NULL DEFAULT '{}'",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

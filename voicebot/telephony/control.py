@@ -146,7 +146,7 @@ class DtmfMessage(_Message):
 
 
 ControlMessage = StartMessage | StopMessage | DtmfMessage
-_KINDS: dict[str, type[_Message]] = {
+_KINDS: dict[str, type[StartMessage] | type[StopMessage] | type[DtmfMessage]] = {
     "start": StartMessage, "stop": StopMessage, "dtmf": DtmfMessage,
 }
 
@@ -166,8 +166,9 @@ def _flatten_start(obj: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def parse_control(text: str) -> ControlMessage:
-    """Parse one text frame; raise ControlError with a counter-friendly reason."""
+def load_object(text: str) -> dict[str, Any]:
+    """One JSON object from a text frame, or ControlError with a counter-friendly reason
+    (every protocol's JSON goes through here: Ringover's control, Twilio, audio-stream)."""
     if len(text) > MAX_TEXT_CHARS:
         raise ControlError("oversized", f"{len(text)} characters, limit {MAX_TEXT_CHARS}")
     try:
@@ -176,6 +177,12 @@ def parse_control(text: str) -> ControlMessage:
         raise ControlError("bad_json", str(exc)) from None
     if not isinstance(obj, dict):
         raise ControlError("bad_json", f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def parse_control(text: str) -> ControlMessage:
+    """Parse one text frame; raise ControlError with a counter-friendly reason."""
+    obj = load_object(text)
     kind = obj.get("event", obj.get("type"))
     model = _KINDS.get(kind.lower()) if isinstance(kind, str) else None
     if model is None:

@@ -38,7 +38,7 @@ def resample(pcm: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     pcm = np.asarray(pcm, dtype=np.int16).reshape(-1)
     if src_rate == dst_rate or pcm.size == 0:
         return pcm.copy()
-    return soxr.resample(pcm, src_rate, dst_rate, quality="HQ")
+    return np.asarray(soxr.resample(pcm, src_rate, dst_rate, quality="HQ"), dtype=np.int16)
 
 
 @lru_cache(maxsize=32)

@@ -302,7 +302,8 @@ class RingoverClient:
         data = await self._get(f"/users/{user_id}/presences", not_found_ok=True)
         return Presence.model_validate(data) if isinstance(data, dict) else None
 
-    async def caller_context(self, from_number: str | None, *, timeout_s: float = 2.0) -> dict:
+    async def caller_context(self, from_number: str | None, *,
+                             timeout_s: float = 2.0) -> dict[str, Any]:
         """Who is calling, for the flow's `call` variables; {} if unknown or unreachable.
 
         Bounded by `timeout_s`: the caller hears nothing while the bot waits, so a slow
@@ -397,7 +398,7 @@ def _reason(response: httpx.Response) -> str:
     if isinstance(body, dict):
         for key in ("message", "error", "title"):
             if isinstance(body.get(key), str):
-                return body[key]
+                return str(body[key])
     return response.reason_phrase or "error"
 
 

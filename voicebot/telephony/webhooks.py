@@ -267,4 +267,5 @@ def verify_signature(
         if body is not None and not _same(body, envelope):
             raise SignatureError("signed envelope does not match the body")
         return envelope
-    return body
+    plain: dict[str, Any] = body
+    return plain

@@ -6,22 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from voicebot.telephony.control import MAX_TEXT_CHARS, ControlError
+from voicebot.telephony.control import load_object
+
+__all__ = ["DTMF_KEYS", "dumps", "field", "load_object", "text_or_none"]
 
 DTMF_KEYS = frozenset("0123456789*#ABCD")
-
-
-def load_object(text: str) -> dict[str, Any]:
-    """One JSON object, or ControlError with a counter-friendly reason."""
-    if len(text) > MAX_TEXT_CHARS:
-        raise ControlError("oversized", f"{len(text)} characters, limit {MAX_TEXT_CHARS}")
-    try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ControlError("bad_json", str(exc)) from None
-    if not isinstance(obj, dict):
-        raise ControlError("bad_json", f"expected a JSON object, got {type(obj).__name__}")
-    return obj
 
 
 def field(obj: dict[str, Any], key: str) -> dict[str, Any]:

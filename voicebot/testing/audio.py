@@ -46,7 +46,7 @@ def resample(pcm: np.ndarray, rate: int, target: int) -> np.ndarray:
         return pcm
     import soxr
 
-    out = soxr.resample(pcm.astype(np.float32), rate, target)
+    out = np.asarray(soxr.resample(pcm.astype(np.float32), rate, target), dtype=np.float32)
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 

@@ -81,7 +81,8 @@ def check_stt(plugin: Any, executor: Executor | None = None) -> dict[str, Any]:
         return {"transcript": heard.text, "silence": nothing.text, "max_lag": report.max_lag,
                 "seconds": report.seconds}
 
-    return _with_executor(body, executor)
+    result: dict[str, Any] = _with_executor(body, executor)
+    return result
 
 
 def check_tts(plugin: Any, executor: Executor | None = None) -> dict[str, Any]:
@@ -116,7 +117,8 @@ def check_tts(plugin: Any, executor: Executor | None = None) -> dict[str, Any]:
         )
         return {"sample_rate": rate, "seconds": seconds, "rms": rms, "max_lag": report.max_lag}
 
-    return _with_executor(body, executor)
+    result: dict[str, Any] = _with_executor(body, executor)
+    return result
 
 
 def check_vad(plugin: Any, executor: Executor | None = None) -> dict[str, Any]:
@@ -164,7 +166,8 @@ def check_vad(plugin: Any, executor: Executor | None = None) -> dict[str, Any]:
         return {"speech_frames_high": loud, "silence_max": max(quiet_scores),
                 "max_lag": report.max_lag}
 
-    return _with_executor(body, executor)
+    result: dict[str, Any] = _with_executor(body, executor)
+    return result
 
 
 NLU_EXPECTATION = Expectation(intents=[
@@ -212,7 +215,8 @@ def check_nlu(
         assert again.intent == cases[0][2], f"{label}: broken after a cancelled call"
         return {"max_lag": report.max_lag, "seconds": report.seconds}
 
-    return _with_executor(body, executor)
+    result: dict[str, Any] = _with_executor(body, executor)
+    return result
 
 
 def _check_result(label: str, text: str, expectation: Expectation, result: Any) -> None:

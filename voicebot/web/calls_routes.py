@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from voicebot.store.records import CallStore
+from voicebot.store.kinds import RecordStore
 from voicebot.web.auth import require_token
 
 MAX_LIST = 1000
@@ -25,7 +25,7 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(text, media_type="application/json")
 
 
-def make_calls_router(store: CallStore, token: str | None) -> APIRouter:
+def make_calls_router(store: RecordStore, token: str | None) -> APIRouter:
     router = APIRouter(dependencies=[Depends(require_token(token))])
 
     @router.get("/calls")

@@ -265,7 +265,7 @@ class CallLimits:
 
         async def receive_or_idle() -> dict[str, Any]:
             try:
-                return await asyncio.wait_for(receive(), timeout)  # type: ignore[no-any-return]
+                return await asyncio.wait_for(receive(), timeout)
             except TimeoutError:
                 self.metrics.inc("voicebot_connections_closed_total", reason="idle")
                 try:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from voicebot.call.registry import CallRegistry
-from voicebot.store.records import CallStore
+from voicebot.store.kinds import RecordStore
 from voicebot.telephony.webhooks import (
     SIGNATURE_HEADER,
     SignatureError,
@@ -141,20 +141,27 @@ class WebhookProcessor:
             self._task = None
 
 
+class WebhookRouter(APIRouter):
+    """The webhook routes, with the processor the app drains and closes."""
+
+    def __init__(self, processor: WebhookProcessor) -> None:
+        super().__init__()
+        self.processor = processor
+
+
 def make_webhook_router(
     registry: CallRegistry,
-    store: CallStore,
+    store: RecordStore,
     key: str | None,
     leeway_s: float = 30,
     *,
     allow_unsigned: bool = False,
     max_backlog: int = 10_000,
-) -> APIRouter:
+) -> WebhookRouter:
     """Without a key, webhooks are refused (503) unless `allow_unsigned` says otherwise:
     an unauthenticated endpoint that can end calls must be a deliberate choice."""
-    router = APIRouter()
     processor = WebhookProcessor(registry, max_backlog=max_backlog)
-    router.processor = processor  # type: ignore[attr-defined]  # the app drains/closes it
+    router = WebhookRouter(processor)
     if key is None and allow_unsigned:
         log.warning("Ringover webhooks are accepted WITHOUT signature (allow_unsigned)")
 

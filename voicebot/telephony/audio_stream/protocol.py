@@ -21,19 +21,16 @@ import json
 from collections.abc import Mapping
 from typing import ClassVar
 
-from voicebot.audio.frame import AudioFrame
 from voicebot.telephony import media
 from voicebot.telephony.control import DtmfMessage, StartMessage, StopMessage
-from voicebot.telephony.inbound import DtmfDigit, InboundDecoder
-from voicebot.telephony.outbound import AudioDataType, encode_streamer
+from voicebot.telephony.inbound import InboundDecoder
+from voicebot.telephony.outbound import AudioDataType
+from voicebot.telephony.streamer import StreamerProtocol, media_events
 from voicebot.telephony.wirejson import dumps
 
 
-class AudioStreamProtocol:
+class AudioStreamProtocol(StreamerProtocol):
     name: ClassVar[str] = "audio-stream"
-    playout_ack: ClassVar[bool] = False
-    token_in_start: ClassVar[bool] = False
-    transfer_ends_stream: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -43,32 +40,19 @@ class AudioStreamProtocol:
         audio_data_type: AudioDataType = "raw",
         max_frame_bytes: int = 16384,
     ) -> None:
-        self.decoder = InboundDecoder(
-            default_encoding="l16le", default_rate=sample_rate, framing="raw",
-            max_frame_bytes=max_frame_bytes,
+        super().__init__(
+            InboundDecoder(default_encoding="l16le", default_rate=sample_rate, framing="raw",
+                           max_frame_bytes=max_frame_bytes),
+            output_rate=output_rate, audio_data_type=audio_data_type,
         )
-        self._output_rate = output_rate
-        self.audio_data_type = audio_data_type
         self._first_text = True
-
-    @property
-    def output_rate(self) -> int:
-        return self._output_rate
-
-    @property
-    def counters(self) -> dict[str, int]:
-        return self.decoder.counters
-
-    @property
-    def refused(self) -> str | None:
-        return self.decoder.refused
 
     # ---- inbound --------------------------------------------------------------------
 
     def decode(self, message: media.WireMessage) -> list[media.MediaEvent]:
         if isinstance(message, bytes):
             self._first_text = False  # metadata, if any, comes before the first audio
-            return _audio(self.decoder.feed_binary(message))
+            return media_events(self.decoder.feed_binary(message))
         if self._first_text:
             self._first_text = False
             return self._metadata(message)
@@ -95,23 +79,13 @@ class AudioStreamProtocol:
         return [media.CallStart(start.call_id, start.from_number, start.to_number,
                                 extra=_strings(obj))]
 
-    def finish(self) -> list[media.MediaEvent]:
-        return _audio(self.decoder.finish())
-
     # ---- outbound -------------------------------------------------------------------
 
     def encode(self, command: media.MediaCommand) -> list[media.WireMessage]:
         if isinstance(command, media.Hangup):
             # Closing the socket would leave the caller on the line: ask the application.
             return [dumps({"event": "hangup", "reason": command.reason})]
-        return list(encode_streamer(command, self.audio_data_type))
-
-    def epilogue(self) -> str | None:
-        return None
-
-
-def _audio(items: list[AudioFrame | DtmfDigit]) -> list[media.MediaEvent]:
-    return [item for item in items if isinstance(item, AudioFrame)]
+        return super().encode(command)
 
 
 def _strings(obj: Mapping[str, object]) -> dict[str, str]:

@@ -11,47 +11,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from voicebot.audio.frame import AudioFrame
 from voicebot.telephony import media
 from voicebot.telephony.control import DtmfMessage, StartMessage, StopMessage
-from voicebot.telephony.inbound import DtmfDigit, InboundDecoder
-from voicebot.telephony.outbound import AudioDataType, encode_streamer
+from voicebot.telephony.inbound import InboundDecoder
+from voicebot.telephony.outbound import AudioDataType
+from voicebot.telephony.streamer import StreamerProtocol, media_events
 
 
-class RingoverProtocol:
+class RingoverProtocol(StreamerProtocol):
     name: ClassVar[str] = "ringover"
-    playout_ack: ClassVar[bool] = False
-    token_in_start: ClassVar[bool] = False
-    transfer_ends_stream: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        decoder: InboundDecoder | None = None,
-        *,
-        output_rate: int = 8000,
-        audio_data_type: AudioDataType = "raw",
-    ) -> None:
-        self.decoder = decoder or InboundDecoder()
-        self._output_rate = output_rate
-        self.audio_data_type = audio_data_type
-
-    @property
-    def output_rate(self) -> int:
-        return self._output_rate
-
-    @property
-    def counters(self) -> dict[str, int]:
-        return self.decoder.counters
-
-    @property
-    def refused(self) -> str | None:
-        return self.decoder.refused
-
-    # ---- inbound --------------------------------------------------------------------
+    def __init__(self, decoder: InboundDecoder | None = None, *, output_rate: int = 8000,
+                 audio_data_type: AudioDataType = "raw") -> None:
+        super().__init__(decoder or InboundDecoder(), output_rate=output_rate,
+                         audio_data_type=audio_data_type)
 
     def decode(self, message: media.WireMessage) -> list[media.MediaEvent]:
         if isinstance(message, bytes):
-            return _media_events(self.decoder.feed_binary(message))
+            return media_events(self.decoder.feed_binary(message))
         control = self.decoder.feed_text(message)
         if isinstance(control, StartMessage):
             return [media.CallStart(control.call_id, control.from_number, control.to_number)]
@@ -60,23 +37,3 @@ class RingoverProtocol:
         if isinstance(control, DtmfMessage):
             return [media.KeyPress(digit) for digit in control.digits]
         return []
-
-    def finish(self) -> list[media.MediaEvent]:
-        return _media_events(self.decoder.finish())
-
-    # ---- outbound -------------------------------------------------------------------
-
-    def encode(self, command: media.MediaCommand) -> list[media.WireMessage]:
-        # Hangup has no event here: closing the WebSocket is the hang-up. Mark has none
-        # either: this wire acknowledges no playout, so marks are never asked for.
-        return list(encode_streamer(command, self.audio_data_type))
-
-    def epilogue(self) -> str | None:
-        return None
-
-
-def _media_events(items: list[AudioFrame | DtmfDigit]) -> list[media.MediaEvent]:
-    return [
-        item if isinstance(item, AudioFrame) else media.KeyPress(item.digit, item.time)
-        for item in items
-    ]

@@ -1,0 +1,59 @@
+"""A bench's result file under docs/benchmarks/ and its section of docs/benchmarks.md,
+regenerated from the newest such file: the figures in the docs cannot drift from a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "benchmarks"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on, load included (the machine may be shared)."""
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_avg": os.getloadavg(),
+            "python": platform.python_version(), "commit": commit}
+
+
+def write_result(result: dict[str, Any], prefix: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{prefix}-{result['date'][:10]}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return out
+
+
+def render_section(prefix: str, name: str, title: str, command: str,
+                   table: list[str]) -> None:
+    """Rewrite the section between `<!-- {name}:begin/end -->` from the newest
+    `{prefix}-*.json`; `table` holds markdown rows with `{field}` placeholders."""
+    files = sorted(RESULTS.glob(f"{prefix}-*.json"))
+    if not files:
+        raise SystemExit(f"no docs/benchmarks/{prefix}-*.json to render")
+    result = json.loads(files[-1].read_text())
+    m = result["machine"]
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    section = "\n".join([
+        begin,
+        f"From `{files[-1].relative_to(ROOT)}` (`{command}`), commit {m['commit']}, "
+        f"{m['cpu']}, {m['cores']} cores, load average {m['load_avg'][0]:.1f} while it ran.",
+        "",
+        *[row.format(**result) for row in table],
+        end,
+    ])
+    doc = DOC.read_text()
+    if begin in doc:
+        doc = doc[:doc.index(begin)] + section + doc[doc.index(end) + len(end):]
+    else:
+        doc += f"\n## {title}\n\n{section}\n"
+    DOC.write_text(doc)
