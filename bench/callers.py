@@ -125,16 +125,34 @@ def _clause_audio(voice: str, text: str, human: list[np.ndarray], k: int) -> np.
     elif voice == "espeak":
         pcm = espeak_8k(text)
     else:
-        pcm = human[k % len(human)]
-    start, end = _bounds(pcm)
+        # Recordings from two sources differ in level: one caller speaks at one level.
+        pcm = human[k % len(human)].astype(np.float64)
+        pcm = (pcm * 16000 / max(1.0, np.abs(pcm).max())).astype(np.int16)
+    # Edges cut at -40 dB, so the pause between two clauses is the one inserted.
+    start, end = speech_bounds(pcm, RATE, -40.0)
     return pcm[start:end]
+
+
+def _longest_pause(pcm: np.ndarray) -> float:
+    """The longest run of 10 ms frames under -40 dB of the peak, in seconds."""
+    hop = RATE // 100
+    n = pcm.size // hop
+    rms = np.sqrt(np.mean(pcm[: n * hop].astype(np.float64).reshape(n, hop) ** 2, axis=1))
+    quiet = 20 * np.log10((rms + 1e-9) / (rms.max() + 1e-9)) < -40
+    longest = run = 0
+    for q in quiet:
+        run = run + 1 if q else 0
+        longest = max(longest, run)
+    return longest / 100
 
 
 def long_turns(n: int, seed: int = 11) -> list[Turn]:
     """Multi-clause utterances with pauses of 100-700 ms inside, in the three voices
-    (the human ones join recorded prompts the same way)."""
+    (the human ones join recorded prompts the same way, from recordings with no pause
+    of their own over 500 ms)."""
     rng = random.Random(seed)
-    human = [p for _, p in _human_recordings()]
+    human = [p[slice(*speech_bounds(p, RATE, -40.0))] for _, p in _human_recordings()]
+    human = [p for p in human if _longest_pause(p) <= 0.5]
     out = []
     for i in range(n):
         voice = ("piper", "espeak", "human")[i % 3]

@@ -30,6 +30,7 @@ from voicebot.telephony.resample import resample
 from voicebot.telephony.rtp import RtpPacket
 
 PACKET = 160  # 20 ms at 8 kHz
+ONSET_GAP = 0.3  # bot audio after this much silence on the line starts a new reply
 
 
 @dataclass
@@ -130,6 +131,9 @@ class CallLog:
     def audio_between(self, t0: float, t1: float) -> list[Out]:
         return [o for o in self.out if o.kind == "audio" and t0 < o.at <= t1]
 
+    def onsets_between(self, t0: float, t1: float) -> list[Out]:
+        return [o for o in self.out if o.kind == "onset" and t0 < o.at <= t1]
+
     def breaks_between(self, t0: float, t1: float) -> list[Out]:
         return [o for o in self.out if o.kind == "break" and t0 < o.at <= t1]
 
@@ -146,6 +150,7 @@ class Call:
         self.playout: deque[np.ndarray] = deque()
         self.queued = 0  # samples in `playout`
         self.playing_since: float | None = None
+        self.dry_since = 0.0  # when the play-out queue last ran dry
         self.last_audio = 0.0
         self.speech: tuple[str, Turn, int] | None = None  # label, turn, next sample
         self.speech_done = asyncio.Event()
@@ -222,6 +227,9 @@ class Call:
                 now = time.monotonic()
                 kind, pcm = self.wire.parse(raw)
                 if kind == "audio" and pcm is not None and pcm.size:
+                    if self.queued == 0 and now - self.dry_since >= ONSET_GAP:
+                        # Audio after a silence: the start of a reply, as the caller hears it.
+                        self.log.out.append(Out(now, "onset"))
                     self.playout.append(pcm.astype(np.int16))
                     self.queued += pcm.size
                     self.last_audio = now
@@ -233,6 +241,7 @@ class Call:
                     self.playout.clear()
                     self.queued = 0
                     self.playing_since = None
+                    self.dry_since = now
                 else:
                     self.log.out.append(Out(now, "other"))
         except websockets.ConnectionClosed:
@@ -254,6 +263,8 @@ class Call:
                 self.playout[0] = head[take:]
         self.queued -= filled
         if self.queued == 0 and filled < n:
+            if self.playing_since is not None:
+                self.dry_since = time.monotonic()
             self.playing_since = None
         return out
 

@@ -138,13 +138,39 @@ def _turn_latency(log: CallLog, i: int, n: int) -> list[float]:
 
 
 def cutoffs(bot: Bot, n: int) -> dict[str, Any]:
+    """A long answer is cut off when the bot answered a part of it: its reply began
+    before the caller's last speech sample, or it replied twice (to the part, then to the
+    rest: on a slow bot both answers may come after the caller finished), told by two
+    reply onsets or by twice the audio of the call's shortest single reply."""
     turns = long_turns(n)
-    log = place_call(bot, 2, -65, talk(turns, gap=0.6), timeout=30 * n + 60)
-    latencies, cuts, missed = replies(log, n)
-    answered = len(latencies) + len(cuts)
-    return {"n": answered, "cut": len(cuts),
-            "rate": round(len(cuts) / answered, 3) if answered else None,
-            "missed": missed, "reply": ms(latencies)}
+    log = place_call(bot, 2, -65, talk(turns, gap=0.6), timeout=35 * n + 60)
+    windows = []
+    for i in range(n):
+        start, end = log.marks.get(f"t{i}.start"), log.marks.get(f"t{i}.end")
+        if start is None or end is None:
+            continue
+        nxt = log.marks.get(f"t{i + 1}.start", float("inf"))
+        onsets = log.onsets_between(start, nxt)
+        audio_s = sum(o.samples for o in log.audio_between(start, nxt)) / 8000
+        windows.append((start, end, onsets, audio_s))
+    singles = [a for s, e, o, a in windows if len(o) == 1 and o[0].at > e and a > 0]
+    one_reply = min(singles) if singles else None
+    early = twice = answered = 0
+    latencies = []
+    for _start, end, onsets, audio_s in windows:
+        if not onsets:
+            continue
+        answered += 1
+        if onsets[0].at <= end:
+            early += 1
+        elif len(onsets) >= 2 or (one_reply and audio_s >= 1.6 * one_reply):
+            twice += 1
+        else:
+            latencies.append(onsets[0].at - end)
+    cut = early + twice
+    return {"n": answered, "cut": cut, "early": early, "twice": twice,
+            "rate": round(cut / answered, 3) if answered else None,
+            "missed": n - answered, "reply": ms(latencies)}
 
 
 def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:

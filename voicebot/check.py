@@ -8,13 +8,16 @@ call. Exit 0 when all is well, 1 when anything is wrong.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from voicebot.config import Config, ConfigError, load_config
 from voicebot.flow import targets
+from voicebot.flow.http_spec import ENV, HttpSpec
 from voicebot.flow.loader import load_flow, validate_paths
+from voicebot.flow.model import Flow
 from voicebot.plugins.registry import KINDS, PluginConfigError, PluginRegistry
 
 
@@ -54,10 +57,35 @@ def _check_flow(config: Config, out: TextIO, err: TextIO) -> tuple[int, str | No
         known = ", ".join(sorted(config.targets)) or "none"
         print(f"{file}:{mark.line}:{mark.column}: transfer target '{value}' is not in "
               f"the config's 'targets' (targets: {known})", file=err)
-    if unknown:
-        return len(unknown), loaded.language
+    problems = len(unknown) + _check_env(config, loaded, err)
+    if problems:
+        return problems, loaded.language
     print(f"  flow {config.flow}: ok ({len(warnings)} warning(s))", file=out)
     return 0, loaded.language
+
+
+def _check_env(config: Config, flow: Flow, err: TextIO) -> int:
+    """`{{ env.NAME }}` in an http step needs NAME listed in http.env and set now."""
+    steps: list[tuple[HttpSpec, str, tuple[str | int, ...]]] = []
+    for name, state in flow.states.items():
+        file, base = flow.state_files[name], ("states", name)
+        steps += [(state.http, file, base)] if state.http else []
+        steps += [(t.http, file, base + ("on", i)) for i, t in enumerate(state.on) if t.http]
+    per_file: dict[str, int] = {}  # a global's yaml path counts within its own file
+    for file, t in zip(flow.global_files, flow.global_transitions, strict=True):
+        index = per_file[file] = per_file.get(file, -1) + 1
+        steps += [(t.http, file, ("global", index))] if t.http else []
+    problems = 0
+    for spec, file, path in steps:
+        texts = [spec.url, *spec.headers.values()]
+        for env in sorted({m.group(1) for text in texts for m in ENV.finditer(text)}):
+            why = ("is not listed in config http.env" if env not in config.http.env
+                   else "is not set in the environment" if env not in os.environ else "")
+            if why:
+                mark = flow.where(file, path + ("http",))
+                print(f"{file}:{mark.line}:{mark.column}: env.{env} {why}", file=err)
+                problems += 1
+    return problems
 
 
 def _check_plugins(config: Config, language: str | None, load: bool, out: TextIO,

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
-import sqlite3
-import time
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.e2e.test_conversation_tests_served import record_of
 from voicebot.simulator import Key, Silence, Speech, WaitQuiet, simulate
 from voicebot.testing.audio import speech
 from voicebot.testing.server import ROOT, running_server
@@ -33,17 +31,7 @@ def orders_api() -> ModuleType:
 
 
 def said_in(db: Path, call_id: str) -> list[str]:
-    deadline = time.monotonic() + 10
-    with sqlite3.connect(db) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("select closed_at from calls where call_id = ?",
-                               (call_id,)).fetchone()
-            if row and row[0] is not None:
-                break
-            time.sleep(0.1)
-        return [json.loads(d)["text"] for k, d in conn.execute(
-            "select kind, data from events where call_id = ? order by id", (call_id,))
-            if k == "say"]
+    return [e["data"]["text"] for e in record_of(db, call_id) if e["kind"] == "say"]
 
 
 def test_a_spoken_call_hears_the_lookup_result(tmp_path: Path) -> None:

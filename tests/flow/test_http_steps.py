@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from flow_helpers import FlowFiles, understand
 from test_flow_validate import assert_error_at
 
 from voicebot.call import http_step
+from voicebot.check import check_main
 from voicebot.flow.actions import HttpCall, Say
 from voicebot.flow.convtest import run_file, sender, settle
 from voicebot.flow.engine import CallState, FlowEngine
@@ -336,3 +338,67 @@ def test_a_hangup_cancels_the_request(api: str) -> None:
 
     asyncio.run(scenario())
     assert answers == []
+
+
+def test_check_wants_env_names_listed_and_set(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "orders.yaml").write_text(FLOW.replace("API", "https://api.example.com"))
+    config = tmp_path / "config.yaml"
+    config.write_text("flow: orders.yaml\nnlu: {use: examples}\n")
+    err = io.StringIO()
+    assert check_main(str(config), load=False, out=io.StringIO(), err=err) == 1
+    assert "env.ORDERS_TOKEN is not listed in config http.env" in err.getvalue()
+    config.write_text("flow: orders.yaml\nnlu: {use: examples}\nhttp: {env: [ORDERS_TOKEN]}\n")
+    monkeypatch.delenv("ORDERS_TOKEN")
+    err = io.StringIO()
+    assert check_main(str(config), load=False, out=io.StringIO(), err=err) == 1
+    assert "env.ORDERS_TOKEN is not set in the environment" in err.getvalue()
+    monkeypatch.setenv("ORDERS_TOKEN", "x")
+    err = io.StringIO()
+    assert check_main(str(config), load=False, out=io.StringIO(), err=err) == 0, err.getvalue()
+
+
+TRANSITION_FLOW = """\
+name: tx
+start: ask
+intents:
+  check: {examples: [check]}
+states:
+  ask:
+    say: "Say check."
+    on:
+      - intent: check
+        say: "Checking."
+        http:
+          url: "API/orders/123456"
+          save: {status: "order.status"}
+        goto: done
+        on_error: {say: "No answer.", hangup: true}
+  done:
+    say: "It is {{ vars.status }}."
+    hangup: true
+"""
+
+
+def test_a_transition_makes_a_request_and_its_goto_waits_for_the_answer(
+    files: FlowFiles, api: str,
+) -> None:
+    engine = FlowEngine(files.load(TRANSITION_FLOW.replace("API", api)))
+    state, _ = engine.start({})
+    state, actions = engine.step(state, _said(engine, state, "check"))
+    assert [type(a).__name__ for a in actions] == ["Say", "HttpCall"]
+    assert state.state == "ask" and state.http_from == ("on", 0)
+    state, more = settle(engine, state, actions, sender(LOCAL))
+    assert [a.text for a in more if isinstance(a, Say)][-1] == "It is shipped."
+    broken = FlowEngine(files.load(TRANSITION_FLOW.replace("API", api + "/nowhere")))
+    state, _ = broken.start({})
+    state, actions = settle(broken, *broken.step(state, _said(broken, state, "check")),
+                            sender(LOCAL))
+    assert "No answer." in [a.text for a in actions if isinstance(a, Say)] and state.ended
+
+
+def test_no_http_in_a_branch(files: FlowFiles) -> None:
+    line = '      - say: "Your order is {{ vars.status }}."\n'
+    extra = '        http: {url: "http://x.example"}\n        on_error: {hangup: true}\n'
+    text = FLOW.replace("API", "http://api.example.com").replace(line, line + extra)
+    assert_error_at(files, text, 'url: "http://x.example"', "no 'http' here")

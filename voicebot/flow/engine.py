@@ -67,8 +67,10 @@ class CallState:
     dtmf_buffer: str = ""
     # What the bot asked last, for `repeat` and for re-prompts after a no-match.
     last_prompt: tuple[Action, ...] = ()
-    # The state's http step is out: only its HttpResult moves the call on.
+    # An http step is out: only its HttpResult moves the call on. `http_from` says which
+    # transition made it (("on", i) or ("global", i)); None: the state itself.
     http_wait: bool = False
+    http_from: tuple[str, int] | None = None
 
 
 class _Run:
@@ -89,6 +91,7 @@ class _Run:
         self.buffer = state.dtmf_buffer
         self.last_prompt = state.last_prompt
         self.http_wait = state.http_wait
+        self.http_from = state.http_from
         self.actions: list[Action] = []
         self.entry_prompts: list[Action] = []
         # What the caller said in this step (None for keys, time-outs, webhooks): its
@@ -117,6 +120,7 @@ class _Run:
             dtmf_buffer=self.buffer,
             last_prompt=self.last_prompt,
             http_wait=self.http_wait,
+            http_from=self.http_from,
         )
 
 
@@ -337,22 +341,42 @@ class FlowEngine:
         self._leave(run, state, depth)
 
     def _answered(self, state: CallState, result: HttpResult) -> tuple[CallState, list[Action]]:
-        """The state's request came back: save what it asked for and move on, or take
-        `on_error`."""
+        """The request of the state (or of the transition taken) came back: save what it
+        asked for and move on, or take `on_error`."""
         current = self.flow.states[state.state]
-        if not state.http_wait or current.http is None:
+        if not state.http_wait:
             return state, []  # a late or stray answer
         run = _Run(state, self.moment())
-        run.http_wait = False
+        run.http_wait, run.http_from = False, None
+        owner: State | Transition = current
+        if state.http_from is not None:
+            owner = self._deref(current, state.http_from)
+        assert owner.http is not None and owner.on_error is not None  # the schema pairs them
         if result.ok:
-            for name, path in current.http.save.items():
+            for name, path in owner.http.save.items():
                 run.vars[name] = http_spec.read_path(result.data, path)
-            self._leave(run, current, 0)
+            if isinstance(owner, Transition):
+                self._finish(run, owner)
+            else:
+                self._leave(run, owner, 0)
         else:
             run.vars["http_error"] = result.error or "failed"
-            assert current.on_error is not None  # the schema pairs them
-            self._apply(run, current.on_error)
+            self._apply(run, owner.on_error)
         return run.freeze(), _audible(run.actions)
+
+    def _ref(self, run: _Run, t: Transition) -> tuple[str, int]:
+        """Where `t` is, so the answer to its request finds it again: the current state's
+        `on` list or the globals (the validator keeps http out of branches and on_error)."""
+        own = self.flow.states[run.state].on
+        for index, candidate in enumerate(own):
+            if candidate is t:
+                return ("on", index)
+        return ("global", next(i for i, g in enumerate(self.flow.global_transitions)
+                               if g is t))
+
+    def _deref(self, state: State, ref: tuple[str, int]) -> Transition:
+        kind, index = ref
+        return state.on[index] if kind == "on" else self.flow.global_transitions[index]
 
     def _leave(self, run: _Run, state: State, depth: int) -> None:
         """How a state that does not wait moves on (or, if it waits, what it asked)."""
@@ -380,6 +404,15 @@ class FlowEngine:
             run.actions.append(Play(render(t.play, run.scope()), self._barge(run)))
         if t.digits:
             run.actions.append(SendDigits(render(t.digits, run.scope())))
+        if t.http is not None:  # the rest waits for the answer (_answered)
+            run.actions.append(http_spec.request(t.http, run.scope()))
+            run.http_wait = True
+            run.http_from = self._ref(run, t)
+            return
+        self._finish(run, t, depth)
+
+    def _finish(self, run: _Run, t: Transition, depth: int = 0) -> None:
+        """Where a transition takes the call, once its effects (and request) are done."""
         if t.transfer:
             self._end(run, self._transfer(run, t.transfer, t.summary), "transfer")
         elif t.hangup:

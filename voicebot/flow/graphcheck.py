@@ -45,6 +45,14 @@ def _ending(owner: State | Transition) -> str | None:
     return None
 
 
+def transition_edges(flow: Flow, source: str, t: Transition, label: str) -> list[Edge]:
+    """A transition's edge, and its on_error's when it makes a request."""
+    found = [transition_edge(flow, source, t, label)]
+    if t.on_error is not None:
+        found.append(transition_edge(flow, source, t.on_error, label + " / http error"))
+    return [edge for edge in found if edge is not None]
+
+
 def transition_edge(flow: Flow, source: str, t: Transition, label: str) -> Edge | None:
     if t.goto:
         return Edge(source, label, t.goto)
@@ -65,9 +73,7 @@ def edges(flow: Flow, expand_globals: bool = True) -> list[Edge]:
     found: list[Edge] = []
     if not expand_globals:
         for t in flow.global_transitions:
-            edge = transition_edge(flow, GLOBAL_SOURCE, t, _label(t))
-            if edge:
-                found.append(edge)
+            found += transition_edges(flow, GLOBAL_SOURCE, t, _label(t))
     for name, state in flow.states.items():
         if state.goto:
             found.append(Edge(name, "next", state.goto))
@@ -87,15 +93,11 @@ def edges(flow: Flow, expand_globals: bool = True) -> list[Edge]:
         if not state.waits():
             continue
         for t in state.on:
-            edge = transition_edge(flow, name, t, _label(t))
-            if edge:
-                found.append(edge)
+            found += transition_edges(flow, name, t, _label(t))
         own = {t.intent for t in state.on if t.intent}
         for t in flow.global_transitions if expand_globals else []:
             if state.allows_global(t) and t.intent not in own:
-                edge = transition_edge(flow, name, t, "global " + _label(t))
-                if edge:
-                    found.append(edge)
+                found += transition_edges(flow, name, t, "global " + _label(t))
         for kind in ("no_input", "no_match"):
             spec = getattr(state, kind) or getattr(flow.defaults, kind)
             target = spec.goto or getattr(flow.defaults, kind).goto

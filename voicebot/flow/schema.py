@@ -148,11 +148,18 @@ class Transition(Strict):
     summary: str | None = None
     hangup: bool = False
     repeat: bool = False
+    # A request made once the transition's say/play/digits are out; its ending waits for
+    # the answer, and a failure takes `on_error` instead (voicebot/flow/http_spec.py).
+    http: HttpSpec | None = None
+    on_error: Transition | None = None
 
     _coerce = field_validator("dtmf", "digits", "transfer", mode="before")(_as_text)
 
     @model_validator(mode="after")
     def _shape(self) -> Transition:
+        if (self.http is None) != (self.on_error is None):
+            raise ValueError("'http' and 'on_error' go together: say where a failed request "
+                             "goes")
         if self.summary is not None and not self.transfer:
             raise ValueError("'summary' goes with 'transfer'")
         endings = [name for name in ENDINGS if getattr(self, name)]

@@ -48,6 +48,9 @@ def transfers(flow: Flow) -> Iterator[tuple[str, str, Path]]:
         for kind in ("on", "branch"):
             for index, t in enumerate(getattr(state, kind)):
                 found.append((t.transfer, file, base + (kind, index, "transfer")))
+                if t.on_error is not None:
+                    found.append((t.on_error.transfer, file,
+                                  base + (kind, index, "on_error", "transfer")))
         if state.on_error is not None:
             found.append((state.on_error.transfer, file, base + ("on_error", "transfer")))
     per_file: dict[str, int] = {}
@@ -55,6 +58,8 @@ def transfers(flow: Flow) -> Iterator[tuple[str, str, Path]]:
         index = per_file.get(file, 0)
         per_file[file] = index + 1
         found.append((t.transfer, file, ("global", index, "transfer")))
+        if t.on_error is not None:
+            found.append((t.on_error.transfer, file, ("global", index, "on_error", "transfer")))
     for value, file, path in found:
         if value is not None and "{{" not in value:
             yield value, file, path

@@ -72,6 +72,10 @@ class _Checker:
             self.variables.update(state.set)
         for _file, _path, transition, _state in _placements(flow):
             self.variables.update(transition.set)
+            if transition.http is not None and transition.on_error is not None:
+                self.variables.update(transition.http.save)
+                self.variables.update(transition.on_error.set)
+                self.variables.add("http_error")
         for state in flow.states.values():
             for transition in state.branch:
                 self.variables.update(transition.set)
@@ -170,6 +174,7 @@ class _Checker:
                 self.err(file, path + ("filled",),
                          f"state '{state}' does not collect slot '{t.filled}'", True)
         self.check_effects(t, file, path)
+        self.check_http(t, file, path)
 
     def check_effects(self, t: Transition, file: str, path: Path) -> None:
         """What a transition does once taken: its condition, sets, prompts and target."""
@@ -218,22 +223,22 @@ class _Checker:
             self.err(file, path, f"state '{name}' neither waits for the caller (on/collect) "
                      "nor moves on (goto/flow/transfer/hangup/branch)")
 
-    def check_http(self, state: State, file: str, path: Path) -> None:
-        if state.http is None or state.on_error is None:
+    def check_http(self, owner: State | Transition, file: str, path: Path) -> None:
+        if owner.http is None or owner.on_error is None:
             return
-        where = path + ("http",)
+        spec, where = owner.http, path + ("http",)
         # `{{ env.NAME }}` is the executor's (from the environment), in url and headers only.
-        self.check_template(ENV.sub("", state.http.url), file, where + ("url",))
-        for header, value in state.http.headers.items():
+        self.check_template(ENV.sub("", spec.url), file, where + ("url",))
+        for header, value in spec.headers.items():
             self.check_template(ENV.sub("", value), file, where + ("headers", header))
-        for text in _strings(state.http.json_):
+        for text in _strings(spec.json_):
             if ENV.search(text):
                 self.err(file, where + ("json",), "'{{ env.NAME }}' goes in the url or a "
                          "header, not in the body (which an endpoint may echo back)")
             else:
                 self.check_template(text, file, where + ("json",))
-        self.check_template(state.http.filler, file, where + ("filler",))
-        self.check_branch_entry(state.on_error, file, path + ("on_error",))
+        self.check_template(spec.filler, file, where + ("filler",))
+        self.check_branch_entry(owner.on_error, file, path + ("on_error",))
 
     def check_branch(self, name: str, state: State, file: str, path: Path) -> None:
         for index, t in enumerate(state.branch):
@@ -251,6 +256,9 @@ class _Checker:
         if not (t.goto or t.flow or t.transfer or t.hangup):
             self.err(file, where, "a branch must move on: give goto, flow, transfer or "
                      "hangup")
+        if t.http is not None:
+            self.err(file, where + ("http",), "no 'http' here: go to a state that makes the "
+                     "request")
         self.check_effects(t, file, where)
 
     def check_intents(self) -> None:
