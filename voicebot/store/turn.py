@@ -1,5 +1,5 @@
 """One turn of a call, as the session builds it and the store keeps it: every field is
-a column (schema migration 3 added the ones the store used to drop)."""
+a column (schema migration 4 added the ones the store used to drop)."""
 
 from __future__ import annotations
 
