@@ -160,8 +160,16 @@ def _too_deep(text: str) -> YamlProblem | None:
                     return YamlProblem(where, f"nested more than {MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.MarkedYAMLError as exc:
+        # PyYAML 6.0.4's libyaml refuses past its own depth (1000) while scanning, before
+        # any event reaches this loop: the same refusal, said the same way.
+        if "nesting depth" in str(exc.problem or ""):
+            mark = exc.problem_mark
+            where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+            return YamlProblem(where, f"nested more than {MAX_DEPTH} levels deep")
         return None  # a syntax error: compose reports it with its mark
+    except yaml.YAMLError:
+        return None
     return None
 
 
