@@ -34,6 +34,8 @@ POLICIES: dict[str, dict[str, Any]] = {
     "fixed 400 ms": {"end_of_turn": "fixed", "hangover_ms": 400},
     "fixed 600 ms": {"end_of_turn": "fixed", "hangover_ms": 600},
     "fixed 800 ms": {"end_of_turn": "fixed", "hangover_ms": 800},
+    "transcript 300/900 ms": {"end_of_turn": "transcript", "hangover_ms": 300,
+                              "unfinished_hangover_ms": 900},
     "transcript 400/900 ms": {"end_of_turn": "transcript", "hangover_ms": 400,
                               "unfinished_hangover_ms": 900},
 }
@@ -101,6 +103,13 @@ def main() -> int:
     args = parser.parse_args()
     if not args.render:
         result = run(args)
+        today = RESULTS / f"end-of-turn-{result['date'][:10]}.json"
+        if args.policy and today.exists():
+            # Some policies re-run: today's file keeps the others (each row says its load).
+            kept = json.loads(today.read_text())
+            result["policies"] = {**kept["policies"], **result["policies"]}
+            result["policies"] = {k: result["policies"][k] for k in POLICIES
+                                  if k in result["policies"]}
         print(f"wrote {write_result(result, 'end-of-turn')}")
     render()
     return 0

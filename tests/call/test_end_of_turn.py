@@ -29,7 +29,7 @@ def test_sounds_unfinished(text):
     "In the afternoon.", "in the afternoon if possible", "I would like a refund.",
     "I called last week.", "yes it is", "No.", "Tuesday would suit me.", "2.",
     "Please call me back after 6 in the evening.", "agent", "", "  ", "...?",
-    "That's all.", "hold it",
+    "That's all.", "hold it", "Mm-hmm.", "Uh-huh.",
 ])
 def test_sounds_finished(text):
     assert not looks_unfinished(text)

@@ -28,7 +28,8 @@ CONJUNCTIONS = {"and", "but", "or", "so", "because", "cause", "if", "unless", "a
 PREPOSITIONS = {"in", "on", "at", "to", "for", "of", "with", "from", "into", "onto",
                 "about", "after", "before", "between", "during", "without", "than",
                 "towards", "toward", "via", "per", "like", "until", "till"}
-FILLERS = {"um", "uh", "uhm", "umm", "uhh", "er", "erm", "ehm", "hmm"}
+# Not "hmm": Whisper spells the backchannel "mhm" as "Mm-hmm.", a whole turn.
+FILLERS = {"um", "uh", "uhm", "umm", "uhh", "er", "erm", "ehm"}
 SUBJECTS = {"i", "i'm", "i'd", "i'll", "we", "we're", "we'd", "they", "you're"}
 CONTINUATION_WORDS = frozenset(
     ARTICLES | DETERMINERS | CONJUNCTIONS | PREPOSITIONS | FILLERS | SUBJECTS)
