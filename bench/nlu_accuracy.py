@@ -146,7 +146,8 @@ def worker(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
         "example_flows": metrics(example_rows),
         "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
         "cpu_p50_ms": percentile(cpu, 0.5), "cpu_p95_ms": percentile(cpu, 0.95),
-        "load_s": load_s, "prepare_s": prepare_s, "first_parse_in_state_s": warm_s, "memory_mb": rss_mb() - before,
+        "load_s": load_s, "prepare_s": prepare_s, "first_parse_in_state_s": warm_s,
+        "memory_mb": rss_mb() - before,
         "misses": [{k: r[k] for k in ("domain", "state", "text", "expected", "want", "got",
                                       "value")} for r in rows if not r["correct"]],
     }
@@ -202,6 +203,14 @@ def tune(name: str) -> None:
               f"acc {m['accuracy']:.1%} wrong {m['wrong_intent']:.1%} "
               f"oos {m['oos_recall']:.1%}  ({value:.3f}); example flows acc "
               f"{e['accuracy']:.1%} wrong {e['wrong_intent']:.1%} oos {e['oos_recall']:.1%}")
+
+
+def examples_per_intent(cases: list[Case]) -> float:
+    """Mean examples per intent over the bench's flows: how much each flow says."""
+    states = FlowStates()
+    counts = [len(spec.examples) for flow in sorted({c.flow for c in cases})
+              for spec in states.engine(flow).flow.intents.values()]
+    return sum(counts) / max(len(counts), 1)
 
 
 def machine() -> dict[str, Any]:
@@ -274,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {**before, "loadavg_end": machine()["loadavg"]},
         "data": {"utterances": len(cases), "dev": sum(c.split == "dev" for c in cases),
                  "test": sum(c.split == "test" for c in cases),
-                 "domains": sorted({c.domain for c in cases})},
+                 "domains": sorted({c.domain for c in cases}),
+                 "examples_per_intent": examples_per_intent(cases)},
         "goals": GOALS, "default": "embeddings-e5", "results": results,
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
