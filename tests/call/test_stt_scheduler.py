@@ -134,8 +134,7 @@ def test_a_callers_final_run_does_not_wait_for_another_calls_guess():
     async def scenario() -> tuple[list[int], float]:
         services = make_services(FLOW, stt, listen={"speculative_after_ms": 100,
                                                     "hangover_ms": 600})
-        services.executor.shutdown()
-        scheduler = services.executor = STTScheduler(workers=1, speculative_lead_s=0.5)
+        scheduler = services.stt_executor = STTScheduler(workers=1, speculative_lead_s=0.5)
         services.tts_executor = TTSScheduler(workers=1)  # speech has threads of its own
         release = await asyncio.to_thread(_hold, scheduler)
         async with Call(services) as a, Call(services) as b:
