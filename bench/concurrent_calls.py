@@ -212,6 +212,8 @@ def main() -> None:
                         help="whisper workers (parallel CTranslate2 runs)")
     parser.add_argument("--idle-workers", type=int, default=1,
                         help="server.speculative_idle_workers")
+    parser.add_argument("--stt-queue", choices=("priority", "fifo"), default="priority",
+                        help="server.stt_priority: the STT scheduler, or one FIFO queue")
     parser.add_argument("--json", type=Path, help="also write the levels' figures here")
     parser.add_argument("--fresh", action="store_true",
                         help="every reply is new text (bench/flows/fresh_calls.yaml): "
@@ -227,7 +229,9 @@ def main() -> None:
     print(f"{len(corpus.turns)} caller utterances ({len(VOICES)} espeak voices + recordings); "
           f"{args.turns} turns a call; hangover {args.hangover} ms; speculative STT "
           f"{args.speculative}; {args.workers} executor workers; whisper on "
-          f"{args.stt_threads} threads; {'fresh' if args.fresh else 'cached'} replies; "
+          f"{args.stt_threads} threads x {args.stt_workers} workers; STT queue "
+          f"{args.stt_queue} (guesses while {args.idle_workers} thread(s) free); "
+          f"{'fresh' if args.fresh else 'cached'} replies; "
           f"tts {args.tts or 'as configured'}; "
           f"pass: all transferred, 0 dropped, p95 <= {budget_ms} ms")
     print(f"{'N':>3} {'ok':>5} {'turns':>5} {'miss':>4} {'p50 ms':>7} {'p95 ms':>7} "
@@ -239,7 +243,8 @@ def main() -> None:
     overrides = {
         "listen": {"hangover_ms": args.hangover, "speculative": args.speculative == "on"},
         "server": {"executor_workers": args.workers,
-                   "speculative_idle_workers": args.idle_workers},
+                   "speculative_idle_workers": args.idle_workers,
+                   "stt_priority": args.stt_queue == "priority"},
         "stt": {"use": "whisper", "options": {"model": "bundled", "compute_type": "int8",
                                                "beam_size": 1, "cpu_threads": args.stt_threads,
                                                "workers": args.stt_workers}},
@@ -291,7 +296,8 @@ def main() -> None:
                 "calls": n, "transferred": ok, "turns": len(ms), "missed": missing,
                 "p50_ms": round(percentile(ms, 50)), "p95_ms": round(p95),
                 "max_ms": round(max(ms, default=float("nan"))), "load": os.getloadavg()[0],
-                "passed": passed, "breakdown": where})
+                "passed": passed, "breakdown": where,
+                "latencies_ms": [round(x) for x in ms]})
             kinds = {dict(k[1]).get("kind"): v - before.get(k, 0) for k, v in after.items()
                      if k[0] == "voicebot_errors_total" and v > before.get(k, 0)}
             if kinds:

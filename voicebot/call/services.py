@@ -12,7 +12,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -63,9 +63,10 @@ class Services:
     stt: STT
     nlu: NLU
     tts: TTS
-    executor: Executor  # STT and NLU: an STTScheduler when built by `build`
+    executor: Executor  # NLU and other short work; STT too unless stt_executor is set
     metrics: Metrics
     tts_executor: Executor | None = None
+    stt_executor: Executor | None = None  # transcriptions: an STTScheduler from `build`
     # Set by the app (app.py `_open_records`); None in a session built without records.
     store: RecordStore | None = None
     calls: CallRegistry | None = None  # or its cluster form, ClusterRegistry
@@ -94,22 +95,25 @@ class Services:
         # VAD is per call (it has state); build one now so a bad option fails at start-up.
         registry.create("vad", config.vad.use, config.vad.options)
         # A caller whose turn has ended outranks other calls' speculative transcriptions
-        # (call/stt_scheduler.py); a guess is filed only while an STT thread is free.
-        listen = config.listen
-        executor = STTScheduler(
-            config.server.executor_workers,
+        # (call/stt_scheduler.py); a guess is filed only while an STT thread is free. The
+        # NLU (milliseconds) has threads of its own, so it never waits for a Whisper run
+        # to finish; with stt_priority off, STT and NLU share one first-come queue.
+        listen, server = config.listen, config.server
+        executor = ThreadPoolExecutor(server.executor_workers, thread_name_prefix="voicebot-work")
+        stt_executor = STTScheduler(
+            server.executor_workers,
             speculative_lead_s=max(0, listen.hangover_ms - listen.speculative_after_ms) / 1000,
-            idle_workers=min(config.server.speculative_idle_workers,
-                             config.server.executor_workers),
-        )
+            idle_workers=min(server.speculative_idle_workers, server.executor_workers),
+        ) if server.stt_priority else None
         # Most urgent piece first, not oldest first: every call's first words outrank the
         # rest of another call's reply (call/tts_scheduler.py).
         tts_executor = TTSScheduler(config.server.tts_workers)
-        return cls(config, registry, engine, stt, nlu, tts, executor, Metrics(), tts_executor)
+        return cls(config, registry, engine, stt, nlu, tts, executor, Metrics(), tts_executor,
+                   stt_executor=stt_executor)
 
     def may_speculate(self) -> bool:
         """Whether a speculative transcription would run now on a free STT thread."""
-        executor = self.executor
+        executor = self.stt_executor
         return not isinstance(executor, STTScheduler) or executor.may_speculate()
 
     def transcribe(self, audio: np.ndarray, sample_rate: int, expectation: Expectation | None,
@@ -135,7 +139,7 @@ class Services:
                     _post(loop, self._observe_stt, kind, started - filed,
                           time.monotonic() - started)
 
-            executor = self.executor
+            executor = self.stt_executor or self.executor
             job = (executor.submit_speculative(run)
                    if speculative and isinstance(executor, STTScheduler)
                    else executor.submit(run))
@@ -222,6 +226,6 @@ class Services:
         }
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        if self.tts_executor is not None:
-            self.tts_executor.shutdown(wait=False, cancel_futures=True)
+        for executor in (self.executor, self.stt_executor, self.tts_executor):
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
