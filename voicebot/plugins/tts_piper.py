@@ -48,10 +48,11 @@ class PiperOptions(BaseModel):
     noise_w: float = Field(0.8, ge=0.0, le=2.0, description="Phoneme duration noise (rhythm).")
     speaker_id: int | None = Field(None, ge=0, description="Speaker of a multi-speaker voice.")
     threads: int = Field(
-        1, ge=1, le=16,
-        description="onnxruntime threads for one synthesis, which never spin while idle. "
-        "onnxruntime's default (a spinning thread per core) took more CPU and, with STT and "
-        "other calls' synthesis on the same cores, made each sentence slower (docs/speech.md).",
+        1, ge=0, le=16,
+        description="onnxruntime threads for one synthesis, which never spin while idle; 0 "
+        "keeps Piper's own session (onnxruntime's default: a spinning thread per core), "
+        "which took more CPU and, with STT and other calls' synthesis on the same cores, "
+        "made each sentence slower (docs/speech.md).",
     )
 
     @field_validator("model")
@@ -78,6 +79,9 @@ def shared_voice(model: Path, config: Path, threads: int = 1) -> Any:
             except ImportError as exc:
                 raise RuntimeError("the piper TTS needs `pip install voicebot[piper]`") from exc
             voice = PiperVoice.load(model, config_path=config)
+            if threads == 0:
+                _voices[key] = voice
+                return voice
             # Piper's session takes onnxruntime's defaults: an intra-op pool as wide as the
             # machine whose threads spin between runs, burning the cores that STT and the
             # other calls' synthesis need. Our own session: `threads` wide, no spinning.
