@@ -24,7 +24,7 @@ from voicebot.call.registry import CallRegistry
 from voicebot.call.stt_scheduler import STTScheduler
 from voicebot.call.tts_scheduler import TTSScheduler
 from voicebot.config import Config
-from voicebot.flow.engine import FlowEngine
+from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.loader import load_flow
 from voicebot.metrics import Metrics
 from voicebot.plugins.base import NLU, STT, TTS, VAD, Expectation, Transcript
@@ -165,11 +165,23 @@ class Services:
             self.executor,
         )
         log.info("plugins loaded: %s", ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items()))
+        await self.prepare_nlu()
         self._observe_tts_queue(asyncio.get_running_loop())
         await self.synthesise_prompts()
         # Every accepted sample rate's filter now, so no call designs one on the loop.
         warm_up_filters()
         self.ready = True
+
+    async def prepare_nlu(self) -> None:
+        """Every state's intents readied now (an NLU's optional `prepare`: the embeddings
+        NLU embeds their examples), not by the first caller to reach each state."""
+        prepare = getattr(self.nlu, "prepare", None)
+        if callable(prepare):
+            started = time.monotonic()
+            engine = self.engine
+            states = [engine.expectation(CallState(state=s)) for s in engine.flow.states]
+            await asyncio.get_running_loop().run_in_executor(self.executor, prepare, states)
+            log.info("nlu: %d states prepared in %.2fs", len(states), time.monotonic() - started)
 
     async def synthesise_prompts(self) -> None:
         """The flow's fixed prompts into the TTS cache now, not while a caller waits."""
