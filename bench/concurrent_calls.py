@@ -214,6 +214,8 @@ def main() -> None:
                         help="server.speculative_idle_workers")
     parser.add_argument("--stt-queue", choices=("priority", "fifo"), default="priority",
                         help="server.stt_priority: the STT scheduler, or one FIFO queue")
+    parser.add_argument("--piper-threads", type=int, default=1,
+                        help="piper threads (0: onnxruntime's default, spinning)")
     parser.add_argument("--json", type=Path, help="also write the levels' figures here")
     parser.add_argument("--fresh", action="store_true",
                         help="every reply is new text (bench/flows/fresh_calls.yaml): "
@@ -232,7 +234,8 @@ def main() -> None:
           f"{args.stt_threads} threads x {args.stt_workers} workers; STT queue "
           f"{args.stt_queue} (guesses while {args.idle_workers} thread(s) free); "
           f"{'fresh' if args.fresh else 'cached'} replies; "
-          f"tts {args.tts or 'as configured'}; "
+          f"tts {args.tts or 'as configured'}"
+          f"{f' ({args.piper_threads} threads)' if args.tts == 'piper' else ''}; "
           f"pass: all transferred, 0 dropped, p95 <= {budget_ms} ms")
     print(f"{'N':>3} {'ok':>5} {'turns':>5} {'miss':>4} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'max ms':>7} {'dropped':>7} {'cpu/call-s':>10} {'rss MB':>7} {'client cpu':>10} "
@@ -250,7 +253,8 @@ def main() -> None:
                                                "workers": args.stt_workers}},
     }
     if args.tts:
-        overrides["tts"] = {"use": args.tts, "options": {}}
+        piper = {"threads": args.piper_threads} if args.tts == "piper" else {}
+        overrides["tts"] = {"use": args.tts, "options": piper}
     flow = FLOW.with_name("fresh_calls.yaml") if args.fresh else FLOW
     with running_server(flow, **overrides) as srv:
         pid, http = srv["process"].pid, srv["http"]

@@ -62,11 +62,7 @@ class SlotFilling(EngineCore):
                 return True
         collect = current.collect
         if collect is None or collect.type not in ("digits", "number"):
-            value = slots.from_dtmf(collect, digits) if collect else None
-            if value is None:
-                self._retry(run, "no_match")
-            else:
-                self._heard(run, collect, value)  # type: ignore[arg-type]
+            self._keyed(run, collect, digits)
             return True
         run.buffer += digits
         terminator = collect.terminator
@@ -85,12 +81,15 @@ class SlotFilling(EngineCore):
 
     def _complete_entry(self, run: Run, entry: str) -> None:
         run.buffer = ""
-        collect = self.flow.states[run.state].collect
-        value = slots.from_dtmf(collect, entry) if collect else None
-        if value is None:
+        self._keyed(run, self.flow.states[run.state].collect, entry)
+
+    def _keyed(self, run: Run, collect: Collect | None, keys: str) -> None:
+        """A whole key entry: the value of the state's slot, or a no-match."""
+        value = slots.from_dtmf(collect, keys) if collect else None
+        if collect is None or value is None:
             self._retry(run, "no_match")
         else:
-            self._heard(run, collect, value)  # type: ignore[arg-type]
+            self._heard(run, collect, value)
 
     def _heard(self, run: Run, collect: Collect, value: Any) -> None:
         if collect.confirm is None:

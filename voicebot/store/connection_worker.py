@@ -86,18 +86,23 @@ class ConnectionWorker:
 
     def _apply(self, batch: list[tuple[Callable[[Connection], Any], Any]]
                ) -> list[tuple[bool, Any]]:
+        # If the server restarted or the network dropped under this batch, its transaction
+        # never committed (a commit that did and whose answer was lost is the one case
+        # this repeats), so it is run again on a new connection rather than lost.
+        return self._again_if_dropped(lambda: self._apply_retrying(batch))
+
+    def _again_if_dropped(self, work: Callable[[], T]) -> T:
+        """On the store's thread: `work`, run again on a new connection if the one it ran
+        on was found dead (before, or by the error it raised)."""
         if self._backend.is_broken(self._conn):
             self._reconnect()
         try:
-            return self._apply_retrying(batch)
+            return work()
         except Exception:
             if not self._backend.is_broken(self._conn):
                 raise
-        # The server restarted or the network dropped under this batch. Its transaction
-        # never committed (a commit that did and whose answer was lost is the one case
-        # this repeats), so it is run again on a new connection rather than lost.
         self._reconnect()
-        return self._apply_retrying(batch)
+        return work()
 
     def _reconnect(self) -> None:
         log.warning("records database connection lost; reconnecting to %s", self.path)
@@ -153,15 +158,7 @@ class ConnectionWorker:
 
     def _read(self, fn: Callable[..., T], *args: Any) -> T:
         """On the store's thread: a read that found the connection dead is read again."""
-        if self._backend.is_broken(self._conn):
-            self._reconnect()
-        try:
-            return fn(*args)
-        except Exception:
-            if not self._backend.is_broken(self._conn):
-                raise
-        self._reconnect()
-        return fn(*args)
+        return self._again_if_dropped(lambda: fn(*args))
 
     # -- lifecycle -------------------------------------------------------------------
 
