@@ -21,18 +21,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
 import re
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bench.corpus import load_utterances, percentile, speech_bounds
+from bench.load_breakdown import breakdown, show
 from bench.server_stats import dropped_by_reason, fetch_metrics, metric, proc_sample
 from voicebot.flow.engine import FlowEngine
 from voicebot.flow.loader import load_flow
@@ -204,6 +208,15 @@ def main() -> None:
     parser.add_argument("--speculative", choices=("on", "off"), default="on")
     parser.add_argument("--workers", type=int, default=2, help="server.executor_workers")
     parser.add_argument("--stt-threads", type=int, default=1, help="whisper cpu_threads")
+    parser.add_argument("--stt-workers", type=int, default=1,
+                        help="whisper workers (parallel CTranslate2 runs)")
+    parser.add_argument("--idle-workers", type=int, default=1,
+                        help="server.speculative_idle_workers")
+    parser.add_argument("--stt-queue", choices=("priority", "fifo"), default="priority",
+                        help="server.stt_priority: the STT scheduler, or one FIFO queue")
+    parser.add_argument("--piper-threads", type=int, default=1,
+                        help="piper threads (0: onnxruntime's default, spinning)")
+    parser.add_argument("--json", type=Path, help="also write the levels' figures here")
     parser.add_argument("--fresh", action="store_true",
                         help="every reply is new text (bench/flows/fresh_calls.yaml): "
                              "synthesised while the caller waits, never from the TTS cache")
@@ -218,21 +231,30 @@ def main() -> None:
     print(f"{len(corpus.turns)} caller utterances ({len(VOICES)} espeak voices + recordings); "
           f"{args.turns} turns a call; hangover {args.hangover} ms; speculative STT "
           f"{args.speculative}; {args.workers} executor workers; whisper on "
-          f"{args.stt_threads} threads; {'fresh' if args.fresh else 'cached'} replies; "
-          f"tts {args.tts or 'as configured'}; "
+          f"{args.stt_threads} threads x {args.stt_workers} workers; STT queue "
+          f"{args.stt_queue} (guesses while {args.idle_workers} thread(s) free); "
+          f"{'fresh' if args.fresh else 'cached'} replies; "
+          f"tts {args.tts or 'as configured'}"
+          f"{f' ({args.piper_threads} threads)' if args.tts == 'piper' else ''}; "
           f"pass: all transferred, 0 dropped, p95 <= {budget_ms} ms")
     print(f"{'N':>3} {'ok':>5} {'turns':>5} {'miss':>4} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'max ms':>7} {'dropped':>7} {'cpu/call-s':>10} {'rss MB':>7} {'client cpu':>10} "
           f"{'errors':>6} {'load':>5} {'stt n':>5} {'stt ms':>6} {'tts ms':>6}  verdict")
     best, fails = 0, 0
+    levels_out: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
     overrides = {
         "listen": {"hangover_ms": args.hangover, "speculative": args.speculative == "on"},
-        "server": {"executor_workers": args.workers},
+        "server": {"executor_workers": args.workers,
+                   "speculative_idle_workers": args.idle_workers,
+                   "stt_priority": args.stt_queue == "priority"},
         "stt": {"use": "whisper", "options": {"model": "bundled", "compute_type": "int8",
-                                               "beam_size": 1, "cpu_threads": args.stt_threads}},
+                                               "beam_size": 1, "cpu_threads": args.stt_threads,
+                                               "workers": args.stt_workers}},
     }
     if args.tts:
-        overrides["tts"] = {"use": args.tts, "options": {}}
+        piper = {"threads": args.piper_threads} if args.tts == "piper" else {}
+        overrides["tts"] = {"use": args.tts, "options": piper}
     flow = FLOW.with_name("fresh_calls.yaml") if args.fresh else FLOW
     with running_server(flow, **overrides) as srv:
         pid, http = srv["process"].pid, srv["http"]
@@ -272,6 +294,14 @@ def main() -> None:
                   f"{os.getloadavg()[0]:5.1f} {int(stt_n):5d} {stt_ms:6.0f} {tts_ms:6.0f}  "
                   f"{'pass' if passed else 'FAIL'}{' ' + str(dropped) if dropped else ''}",
                   flush=True)
+            where = breakdown(before, after, srv["db"], f"load-{n}-")
+            print(show(where), flush=True)
+            levels_out.append({
+                "calls": n, "transferred": ok, "turns": len(ms), "missed": missing,
+                "p50_ms": round(percentile(ms, 50)), "p95_ms": round(p95),
+                "max_ms": round(max(ms, default=float("nan"))), "load": os.getloadavg()[0],
+                "passed": passed, "breakdown": where,
+                "latencies_ms": [round(x) for x in ms]})
             kinds = {dict(k[1]).get("kind"): v - before.get(k, 0) for k, v in after.items()
                      if k[0] == "voicebot_errors_total" and v > before.get(k, 0)}
             if kinds:
@@ -281,6 +311,16 @@ def main() -> None:
                 break
     print(f"largest N with every call transferred, 0 frames dropped and p95 reply <= "
           f"{budget_ms} ms: {best}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "command": "python -m bench.concurrent_calls " + " ".join(sys.argv[1:]),
+            "machine": {"cpu_model": _cpu_model(), "cores": os.cpu_count(),
+                        "load_before": [round(x, 2) for x in load_before],
+                        "load_after": [round(x, 2) for x in os.getloadavg()]},
+            "levels": levels_out}, indent=1) + "\n")
+        print(f"wrote {args.json}")
 
 
 def _own_cpu() -> float:

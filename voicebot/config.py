@@ -54,7 +54,20 @@ class ServerConfig(_Section):
     media_token: str | None = Field(
         default=None, description="If set, media servers must send it (header or ?token=)."
     )
-    executor_workers: int = Field(default=2, ge=1, description="Threads for STT work.")
+    executor_workers: int = Field(
+        default=2, ge=1, description="Threads for STT, and as many for NLU apart: a caller "
+        "whose turn has ended comes before other calls' speculative transcriptions, and the "
+        "NLU never waits for a transcription (docs/speech.md).",
+    )
+    stt_priority: bool = Field(
+        default=True, description="Schedule STT by urgency (call/stt_scheduler.py); false "
+        "is one first-come queue where every guess is filed (the old way, kept to compare).",
+    )
+    speculative_idle_workers: int = Field(
+        default=1, ge=1, description="A speculative transcription starts only while this "
+        "many of those threads are free (at most executor_workers): a guess pays off on an "
+        "idle core and delays someone's reply on a busy one.",
+    )
     tts_workers: int = Field(
         default=2, ge=1, description="Threads for TTS, apart from STT so a reply's synthesis "
         "never queues behind other calls' transcriptions; two, so one hung synthesis "

@@ -42,6 +42,8 @@ class Metrics:
         "voicebot_tts_seconds": ("histogram", "Time to the first synthesised audio."),
         "voicebot_reply_seconds": ("histogram", "End of caller speech to first reply audio."),
         "voicebot_speculative_total": ("counter", "Speculative transcriptions, by outcome."),
+        "voicebot_queue_wait_seconds": ("histogram", "STT/TTS job wait for a thread."),
+        "voicebot_job_run_seconds": ("histogram", "STT/TTS job run time on its thread."),
     }
 
     def __init__(self) -> None:

@@ -207,3 +207,11 @@ def test_fixed_hangover_without_the_transcript_policy():
                      preroll_ms=0, speculative_after_ms=200)
     assert [(i, e.reason) for i, e in events if isinstance(e, SpeechEnded)] == [
         (29, "silence")]
+
+
+def test_no_transcript_coming_leaves_the_turn_to_the_hangover():
+    # The STT threads were busy and the pause's speculative run was skipped (None): the
+    # hangover ends the turn, not the longer wait for a transcript that will not come.
+    events = decided("s" * 10 + "." * 60, {20: None}, **EOT)
+    assert [(i, e.reason) for i, e in events if isinstance(e, SpeechEnded)] == [
+        (29, "silence")]

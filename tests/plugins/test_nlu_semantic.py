@@ -1,10 +1,12 @@
-"""The out-of-scope decision on hand-made vectors: exact, no model involved."""
+"""The per-state classifier and its out-of-scope decision on hand-made vectors: exact, no
+model involved."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from voicebot.nlu.semantic import confidence, decide
+from voicebot.nlu.semantic import confidence, decide, fit
 
 
 def unit(*xs: float) -> np.ndarray:
@@ -16,27 +18,54 @@ def unit(*xs: float) -> np.ndarray:
 # encoder's vectors for one business do, and differ on axes 1 and 2.
 PHRASES = np.stack([unit(5, 1, 0, 0), unit(5, 0.8, 0.1, 0), unit(5, 0, 1, 0), unit(5, 0.1, 0.8, 0)])
 OWNERS = ["book", "book", "cancel", "cancel"]
+MODEL = fit(PHRASES, OWNERS)
 
 
 def test_the_nearer_intent_wins_by_its_lead_once_the_shared_part_is_gone() -> None:
-    d = decide(unit(5, 0.9, 0.05, 0), PHRASES, OWNERS, threshold=0.9, margin=0.2)
+    d = decide(unit(5, 0.9, 0.05, 0), MODEL, threshold=0.9, margin=0.2)
     assert d.intent == "book" and d.margin > 0.2 and d.similarity > 0.99
 
 
 def test_out_of_scope_is_far_from_every_phrase() -> None:
-    d = decide(unit(1, 0, 0, 5), PHRASES, OWNERS, threshold=0.9, margin=0.2)
+    d = decide(unit(1, 0, 0, 5), MODEL, threshold=0.9, margin=0.2)
     assert d.intent is None and d.nearest is not None and d.similarity < 0.9
 
 
 def test_between_two_intents_is_no_match_not_a_guess() -> None:
-    d = decide(unit(5, 0.5, 0.5, 0), PHRASES, OWNERS, threshold=0.9, margin=0.2)
+    d = decide(unit(5, 0.5, 0.5, 0), MODEL, threshold=0.9, margin=0.2)
     assert d.intent is None and d.similarity >= 0.9 and d.margin < 0.2
 
 
 def test_a_lone_intent_needs_only_the_threshold() -> None:
-    d = decide(unit(5, 1, 0, 0), PHRASES[:2], OWNERS[:2], threshold=0.9, margin=0.5)
+    lone = fit(PHRASES[:2], OWNERS[:2])
+    d = decide(unit(5, 1, 0, 0), lone, threshold=0.9, margin=0.5)
     assert d.intent == "book" and d.margin == 1.0
-    assert decide(unit(5, 0, 0, 0), PHRASES[:0], [], 0.9, 0.5).intent is None
+    assert decide(unit(5, 0, 0, 0), fit(PHRASES[:0], []), 0.9, 0.5).intent is None
+
+
+def test_every_phrase_of_an_intent_counts_not_only_the_nearest() -> None:
+    # "cancel" has one stray phrase right next to the utterance; "book" has four phrases
+    # all around it. The nearest phrase alone says cancel; the intents as wholes say book.
+    phrases = np.stack([unit(5, 1, 0.4, 0), unit(5, 1, -0.4, 0), unit(5, 1, 0, 0.4),
+                        unit(5, 1, 0, -0.4), unit(5, 1.1, 0.1, 0.1), unit(5, -1, 0, 0),
+                        unit(5, -1, 0.2, 0)])
+    owners = ["book"] * 4 + ["cancel"] * 3
+    said = unit(5, 1, 0, 0)
+    assert owners[int(np.argmax(phrases @ said))] == "cancel"
+    d = decide(said, fit(phrases, owners), threshold=0.9, margin=0.5)
+    assert d.intent == "book"
+
+
+def test_the_fit_is_deterministic_and_its_probabilities_sum_to_one() -> None:
+    again = fit(PHRASES, OWNERS)
+    assert np.array_equal(MODEL.weights, again.weights)
+    p = MODEL.probabilities(unit(5, 0.9, 0.05, 0))
+    assert p.shape == (2,) and abs(float(p.sum()) - 1.0) < 1e-9
+
+
+def test_vectors_and_owners_must_pair_up() -> None:
+    with pytest.raises(ValueError, match="4 phrase vectors for 3 owners"):
+        fit(PHRASES, OWNERS[:3])
 
 
 def test_confidence_is_a_half_at_the_threshold_and_one_at_identity() -> None:

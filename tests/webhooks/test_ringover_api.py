@@ -18,8 +18,8 @@ from voicebot.telephony.ringover_api import (
     RingoverAPIError,
     RingoverClient,
     TokenBucket,
-    same_number,
 )
+from voicebot.telephony.ringover_models import same_number
 
 API_KEY = "ro-test-key-123"
 

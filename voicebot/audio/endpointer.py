@@ -135,8 +135,9 @@ class Endpointer:
         self._ended = None
         self._since_end = []
 
-    def decide(self, unfinished: bool) -> list[EndpointEvent]:
+    def decide(self, unfinished: bool | None) -> list[EndpointEvent]:
         """The transcript of the current pause has come: does the caller sound finished?
+        (None: no transcript will come for this pause; the hangover alone ends the turn.)
 
         Returns the turn's end when the silence so far is enough for that verdict (a
         finished-looking transcript that came after the hangover); else the next frames
@@ -145,7 +146,8 @@ class Endpointer:
         """
         if self._state is not _State.SPEECH or self._verdict is not _Verdict.PENDING:
             return []
-        self._verdict = _Verdict.UNFINISHED if unfinished else _Verdict.FINISHED
+        self._verdict = (_Verdict.NONE if unfinished is None
+                         else _Verdict.UNFINISHED if unfinished else _Verdict.FINISHED)
         reason = self._ends_turn()
         return [] if reason is None else [self._end(forced=False, reason=reason)]
 

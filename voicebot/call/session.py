@@ -46,7 +46,6 @@ from voicebot.call.turns import QUEUE_SIZE, TurnTaking
 from voicebot.flow import events as ev
 from voicebot.flow.engine import CallState
 from voicebot.flow.http_client import HttpBudget
-from voicebot.plugins.base import call_plugin
 from voicebot.types import Transcript
 
 log = logging.getLogger(__name__)
@@ -266,7 +265,12 @@ class CallSession(TurnTaking):
 
     def _speculate(self, audio: np.ndarray) -> None:
         self._discard_speculation("superseded")
-        stt = self._transcribe(audio)
+        if not self.s.may_speculate():  # STT busy: a guess would delay others' replies
+            self.s.metrics.inc("voicebot_speculative_total", outcome="skipped")
+            # No transcript is coming for this pause: the hangover alone ends the turn.
+            self._on_endpoint(self.endpointer.decide(None))
+            return
+        stt = self._transcribe(audio, speculative=True)
         self._spec = (audio.size, stt)
         stt.add_done_callback(self._speculated)
 
@@ -281,22 +285,18 @@ class CallSession(TurnTaking):
 
     def _discard_speculation(self, outcome: str) -> None:
         if self._spec is not None:
-            self._spec[1].cancel()  # the executor run finishes, its result is ignored
+            self._spec[1].cancel()  # dropped if not started; else its result is ignored
             self._spec = None
             self.s.metrics.inc("voicebot_speculative_total", outcome=outcome)
 
-    def _transcribe(self, audio: np.ndarray) -> asyncio.Future[Transcript]:
+    def _transcribe(self, audio: np.ndarray,
+                    speculative: bool = False) -> asyncio.Future[Transcript]:
         expectation = self.engine.expectation(self.state) if self.state is not None else None
-
-        async def run() -> Transcript:
-            started = time.monotonic()
-            result: Transcript = await call_plugin(
-                self.s.executor, self.s.stt.transcribe, audio, PIPELINE_RATE, expectation
-            )
-            self.s.metrics.observe("voicebot_stt_seconds", time.monotonic() - started)
-            return result
-
-        return self._spawn(run())
+        # Final runs outrank speculative ones on the STT threads (call/stt_scheduler.py).
+        future = self.s.transcribe(audio, PIPELINE_RATE, expectation, speculative=speculative)
+        self._tasks.add(future)  # cancelled with the call
+        future.add_done_callback(self._tasks.discard)
+        return future
 
     def _utterance(self, event: SpeechEnded) -> None:
         ended_at = time.monotonic()

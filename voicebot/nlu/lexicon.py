@@ -107,6 +107,8 @@ ONE_PRONOUN_AFTER = frozenset({"the", "that", "this", "which", "no", "any", "eac
 QUANTITY_PHRASES = {
     "a couple": 2, "couple": 2, "a pair": 2, "a few": 3, "a dozen": 12, "dozen": 12,
     "half a dozen": 6, "a half dozen": 6, "half dozen": 6,
+    # "the one" alone is a pronoun ("the one with ham"); with "just"/"only" it is a count.
+    "just the one": 1, "only the one": 1,
 }
 
 ORDINALS = {

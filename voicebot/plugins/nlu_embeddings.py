@@ -7,15 +7,17 @@ surest first:
 1. an author's regular expression (a promise);
 2. the state's slot when the utterance *is* its value ("nope", "a couple", "4 5 6");
 3. an utterance equal to one of an intent's examples;
-4. similarity to each intent's examples and one-line `description`, with an
-   out-of-scope decision: a similarity threshold, and a margin over the runner-up intent
-   once what the state's phrases share is taken out (voicebot.nlu.semantic).
+4. a classifier fitted per state on the vectors of its intents' examples and one-line
+   `description`s, with an out-of-scope decision: the nearest phrase must reach a
+   similarity threshold, and the best intent's probability must lead the runner-up's by
+   a margin (voicebot.nlu.semantic; docs/plugins.md "How the embeddings matcher decides").
 
 Everything loads from local files (see voicebot.plugins.encoders); no torch, no download.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicebot.nlu.entities import answers_slot, bare_yes_no, extract
 from voicebot.nlu.normalize import has_content, normalize, words
-from voicebot.nlu.semantic import centre, confidence, decide
+from voicebot.nlu.semantic import StateModel, confidence, decide, fit
 from voicebot.plugins.encoders import Encoder, create_encoder
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
 from voicebot.types import Expectation, IntentSpec, NLUResult
@@ -31,8 +33,8 @@ from voicebot.types import Expectation, IntentSpec, NLUResult
 # Calibrated on the dev split of bench/nlu_accuracy.py (--tune); e5's similarities sit in
 # a narrow band near 0.8, MiniLM's spread from 0 to 1, so each encoder has its own.
 CALIBRATED: dict[str, dict[str, float]] = {
-    "e5": {"threshold": 0.84, "margin": 0.08, "slot_margin": 0.06},
-    "minilm": {"threshold": 0.29, "margin": 0.10, "slot_margin": 0.06},
+    "e5": {"threshold": 0.87, "margin": 0.30, "slot_margin": 0.06},
+    "minilm": {"threshold": 0.30, "margin": 0.50, "slot_margin": 0.06},
 }
 
 
@@ -93,8 +95,8 @@ class EmbeddingsNLU:
         self.slot_margin = _given(self.options.slot_margin, calibrated["slot_margin"])
         self._encoder: Encoder | None = None
         self._cache: dict[str, np.ndarray] = {}
-        # Per state (its phrase list): the phrase matrix, its mean and the centred rows.
-        self._states: dict[tuple[str, ...], tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
+        # Per state (its phrases and their intents): the classifier fitted on them.
+        self._states: dict[tuple[tuple[str, str], ...], StateModel] = {}
         self._words = ExamplesNLU()
 
     def load(self) -> None:
@@ -105,9 +107,20 @@ class EmbeddingsNLU:
                                        o.threads)
         self.embed(["hello"])  # first run allocates; pay it at start-up, not on a call
 
+    def prepare(self, expectations: Iterable[Expectation]) -> int:
+        """Embed and fit every given state now (at start-up), not on its first caller:
+        a state's first parse otherwise embeds all its phrases, a second or more on a
+        loaded machine. Returns how many states were prepared."""
+        todo = [self.phrases_of(e.intents, e.language) for e in expectations]
+        self._phrase_vectors([p for phrases, _ in todo for p in phrases])  # one batch
+        for phrases, owners in todo:
+            if phrases:
+                self._model(phrases, owners)
+        return len(todo)
+
     def health(self) -> dict[str, object]:
         return {"ok": self._encoder is not None, "encoder": self.options.encoder,
-                "cached_phrases": len(self._cache)}
+                "cached_phrases": len(self._cache), "states": len(self._states)}
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length sentence vectors, one row per text."""
@@ -118,12 +131,27 @@ class EmbeddingsNLU:
 
     def _phrase_vectors(self, phrases: list[str]) -> np.ndarray:
         missing = [p for p in dict.fromkeys(phrases) if p not in self._cache]
-        if missing:
-            for phrase, vector in zip(missing, self.embed(missing), strict=True):
+        for start in range(0, len(missing), 64):  # bounded batches: bounded memory
+            chunk = missing[start:start + 64]
+            for phrase, vector in zip(chunk, self.embed(chunk), strict=True):
                 self._cache[phrase] = vector
+        if not phrases:
+            return np.zeros((0, 0), dtype=np.float32)
         return np.stack([self._cache[p] for p in phrases])
 
-    def _phrases(self, intents: list[IntentSpec], language: str) -> tuple[list[str], list[str]]:
+    def _model(self, phrases: list[str], owners: list[str]) -> StateModel:
+        key = tuple(zip(phrases, owners, strict=True))
+        model = self._states.get(key)
+        if model is None:
+            model = self._states[key] = fit(self._phrase_vectors(phrases), owners)
+        return model
+
+    def state_model(self, expectation: Expectation) -> StateModel | None:
+        """The classifier `parse` uses in this state; None when no intent has a phrase."""
+        phrases, owners = self.phrases_of(expectation.intents, expectation.language)
+        return self._model(phrases, owners) if phrases else None
+
+    def phrases_of(self, intents: list[IntentSpec], language: str) -> tuple[list[str], list[str]]:
         phrases: list[str] = []
         owners: list[str] = []
         for spec in intents:
@@ -151,7 +179,7 @@ class EmbeddingsNLU:
         if slot_filled and answers_slot(tokens, slot, expectation.language):
             # "nope" or "a couple" is the answer to the question asked, whatever it resembles.
             return NLUResult(text, None, 1.0, entities)
-        phrases, owners = self._phrases(expectation.intents, expectation.language)
+        phrases, owners = self.phrases_of(expectation.intents, expectation.language)
         for phrase, owner in zip(phrases, owners, strict=True):
             if phrase == norm:
                 return NLUResult(text, owner, 1.0, entities)
@@ -173,11 +201,7 @@ class EmbeddingsNLU:
                 return by_words
         if not norm or not phrases:
             return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
-        key = tuple(phrases)
-        if key not in self._states:
-            vectors = self._phrase_vectors(phrases)
-            self._states[key] = (vectors, centre(vectors))
-        vectors, centred = self._states[key]
+        model = self._model(phrases, owners)
         threshold = self.threshold + (self.slot_margin if slot_filled else 0.0)
         # No word is 30 letters long: such a token is noise a recogniser or a keyboard made,
         # and an encoder finds anything similar to noise.
@@ -185,8 +209,7 @@ class EmbeddingsNLU:
         if not kept:
             return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
         clipped = " ".join(kept)[: 8 * self.options.max_tokens]
-        decision = decide(self.embed([clipped])[0], vectors, owners, threshold, self.margin,
-                          centred)
+        decision = decide(self.embed([clipped])[0], model, threshold, self.margin)
         if decision.intent is not None:
             return NLUResult(text, decision.intent, confidence(decision.similarity, threshold),
                              entities)

@@ -11,10 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from voicebot.nlu.normalize import normalize, words
-from voicebot.nlu.semantic import centre
 from voicebot.nlu.similarity import Phrase, score
 from voicebot.plugins.nlu_embeddings import EmbeddingsNLU
 from voicebot.plugins.nlu_examples import ExamplesNLU, compile_intent
@@ -68,35 +65,27 @@ def _examples(text: str, expectation: Expectation) -> list[Reason]:
 def _embeddings(plugin: EmbeddingsNLU, text: str, expectation: Expectation) -> list[Reason]:
     reasons = _patterns(text, expectation)
     norm = normalize(text, language=expectation.language)
-    phrases: list[str] = []
-    owners: list[str] = []
-    sources: list[str] = []
+    model = plugin.state_model(expectation)
+    if not norm or model is None:
+        return reasons
+    sources: dict[str, str] = {}  # normalised phrase -> what the flow wrote
     for spec in expectation.intents:
         described = [spec.description] if plugin.options.descriptions and spec.description else []
         for source in [*spec.examples, *spec.synonyms, *described]:
-            phrase = normalize(source, language=expectation.language)
-            if phrase:
-                phrases.append(phrase)
-                owners.append(spec.name)
-                kind = "description" if source in described else "example"
-                sources.append(f"{kind} {source!r}")
-    if not norm or not phrases:
-        return reasons
-    vectors, utterance = plugin.embed(phrases), plugin.embed([norm])[0]
-    similarities = vectors @ utterance
-    # The plugin picks the intent by its lead once the state's shared direction is taken
-    # out (voicebot.nlu.semantic); show that score beside the raw similarity.
-    mean, shifted = centre(vectors)
-    lead = utterance - mean
-    centred = shifted @ (lead / max(float(np.linalg.norm(lead)), 1e-9))
-    best: dict[str, tuple[float, float, str]] = {}
-    for similarity, inner, owner, source in zip(similarities, centred, owners, sources,
-                                                strict=True):
-        if owner not in best or similarity > best[owner][0]:
-            best[owner] = (float(similarity), max(float(inner), best.get(owner, (0, -2.0))[1]),
-                           source)
-        else:
-            best[owner] = (best[owner][0], max(best[owner][1], float(inner)), best[owner][2])
-    reasons += [Reason(owner, round(value, 3), f"nearest {source}; {inner:.3f} centred")
-                for owner, (value, inner, source) in best.items()]
+            kind = "description" if source in described else "example"
+            sources.setdefault(normalize(source, language=expectation.language),
+                               f"{kind} {source!r}")
+    utterance = plugin.embed([norm])[0]
+    similarities = (model.phrases @ utterance).tolist()
+    # The plugin picks the intent by the state's classifier (voicebot.nlu.semantic) and
+    # checks the nearest phrase's similarity: show both.
+    probability = dict(zip(model.names, model.probabilities(utterance).tolist(), strict=True))
+    nearest: dict[str, tuple[float, str]] = {}
+    phrases, _ = plugin.phrases_of(expectation.intents, expectation.language)
+    for similarity, owner, phrase in zip(similarities, model.owners, phrases, strict=True):
+        if owner not in nearest or similarity > nearest[owner][0]:
+            nearest[owner] = (similarity, sources.get(phrase, repr(phrase)))
+    reasons += [Reason(owner, round(value, 3),
+                       f"nearest {source}; probability {probability[owner]:.2f}")
+                for owner, (value, source) in nearest.items()]
     return sorted(reasons, key=lambda r: -r.score)

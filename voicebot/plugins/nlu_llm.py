@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import ssl
+from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -157,6 +158,12 @@ class LLMNLU:
         # a loaded 2-core machine): pay that here, not inside a call's event loop.
         self._ssl = httpx.create_ssl_context()
         httpx.AsyncClient(verify=self._ssl)
+
+    def prepare(self, expectations: Iterable[Expectation]) -> int:
+        """The embeddings fallback readies every state at start-up: a turn that falls
+        back has already waited for the model server."""
+        prepare = getattr(self._fallback, "prepare", None)
+        return int(prepare(expectations)) if callable(prepare) else 0
 
     def health(self) -> dict[str, object]:
         return {"ok": self._last_error is None, "endpoint": self.options.base_url,

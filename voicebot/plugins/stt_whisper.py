@@ -64,6 +64,13 @@ class WhisperOptions(BaseModel):
         description="CPU threads used by one transcription; 1 leaves the other core to "
         "another call's turn (two at once on two cores) and wastes no CPU on thread spin.",
     )
+    workers: int = Field(
+        1, ge=1, le=16,
+        description="faster-whisper: transcriptions the model runs at once (CTranslate2 "
+        "num_workers, one model replica each); more queue inside CTranslate2, first come "
+        "first served. With server.executor_workers threads calling it, set it to match "
+        "for that many parallel runs (docs/speech.md).",
+    )
     language: str | None = Field("en", description="Spoken language code; null to auto-detect.")
     initial_prompt: str | None = Field(
         None, description="Text given to Whisper as preceding context (style, vocabulary)."
@@ -150,12 +157,12 @@ def _no_timestamps(audio: np.ndarray, opts: WhisperOptions) -> bool:
 
 
 class _FasterBackend:
-    def __init__(self, path: str, compute_type: str, threads: int) -> None:
+    def __init__(self, path: str, compute_type: str, threads: int, workers: int = 1) -> None:
         from faster_whisper import WhisperModel
 
         self.model = WhisperModel(
             path, device="cpu", compute_type=compute_type, cpu_threads=threads,
-            num_workers=1, local_files_only=True,
+            num_workers=workers, local_files_only=True,
         )
 
     def run(self, audio: np.ndarray, prompt: str | None, opts: WhisperOptions) -> list[_Segment]:
@@ -314,19 +321,19 @@ class _OpenAIBackend:
         ]
 
 
-_models: dict[tuple[str, str, str, int], _Backend] = {}
+_models: dict[tuple[str, str, str, int, int], _Backend] = {}
 _models_lock = threading.Lock()
 
 
 def shared_model(opts: WhisperOptions) -> _Backend:
     """The process-wide model for these options, loaded on first use."""
     path = model_path(opts.model) if opts.backend == "faster-whisper" else opts.model
-    key = (opts.backend, path, opts.compute_type, opts.cpu_threads)
+    key = (opts.backend, path, opts.compute_type, opts.cpu_threads, opts.workers)
     with _models_lock:
         model = _models.get(key)
         if model is None:
             if opts.backend == "faster-whisper":
-                model = _FasterBackend(path, opts.compute_type, opts.cpu_threads)
+                model = _FasterBackend(path, opts.compute_type, opts.cpu_threads, opts.workers)
             else:
                 model = _OpenAIBackend(path, opts.cpu_threads)
             _models[key] = model

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_voices: dict[tuple[str, str], Any] = {}
+_voices: dict[tuple[str, str, int], Any] = {}
 _voices_lock = threading.Lock()
 
 
@@ -47,6 +47,13 @@ class PiperOptions(BaseModel):
     )
     noise_w: float = Field(0.8, ge=0.0, le=2.0, description="Phoneme duration noise (rhythm).")
     speaker_id: int | None = Field(None, ge=0, description="Speaker of a multi-speaker voice.")
+    threads: int = Field(
+        1, ge=0, le=16,
+        description="onnxruntime threads for one synthesis, which never spin while idle; 0 "
+        "keeps Piper's own session (onnxruntime's default: a spinning thread per core), "
+        "which took more CPU and, with STT and other calls' synthesis on the same cores, "
+        "made each sentence slower (docs/speech.md).",
+    )
 
     @field_validator("model")
     @classmethod
@@ -61,16 +68,29 @@ class PiperOptions(BaseModel):
         return value
 
 
-def shared_voice(model: Path, config: Path) -> Any:
-    key = (str(model), str(config))
+def shared_voice(model: Path, config: Path, threads: int = 1) -> Any:
+    key = (str(model), str(config), threads)
     with _voices_lock:
         voice = _voices.get(key)
         if voice is None:
             try:
+                import onnxruntime
                 from piper import PiperVoice
             except ImportError as exc:
                 raise RuntimeError("the piper TTS needs `pip install voicebot[piper]`") from exc
             voice = PiperVoice.load(model, config_path=config)
+            if threads == 0:
+                _voices[key] = voice
+                return voice
+            # Piper's session takes onnxruntime's defaults: an intra-op pool as wide as the
+            # machine whose threads spin between runs, burning the cores that STT and the
+            # other calls' synthesis need. Our own session: `threads` wide, no spinning.
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            voice.session = onnxruntime.InferenceSession(
+                str(model), sess_options=options, providers=["CPUExecutionProvider"])
             _voices[key] = voice
         return voice
 
@@ -107,7 +127,7 @@ class PiperTTS:
             return int(json.load(handle)["audio"]["sample_rate"])
 
     def load(self) -> None:
-        self._voice = shared_voice(self._model, self._config)
+        self._voice = shared_voice(self._model, self._config, self.options.threads)
         self.synthesize("Ready.")
 
     def health(self) -> dict[str, Any]:
@@ -123,7 +143,7 @@ class PiperTTS:
         if not any(ch.isalnum() for ch in text):
             return np.zeros(0, dtype=np.int16)
         if self._voice is None:
-            self._voice = shared_voice(self._model, self._config)
+            self._voice = shared_voice(self._model, self._config, self.options.threads)
         config = SynthesisConfig(
             speaker_id=self.options.speaker_id,
             length_scale=self.options.length_scale,

@@ -4,8 +4,8 @@ One `InboundDecoder` per call. Binary frames are either RTP packets or raw audio
 one is decided per call from the first frames (see `_classify`) and then kept. RTP goes
 through the jitter buffer, telephone-event packets to the DTMF detector, audio packets
 are decoded, their timestamp gaps filled (a short fade-out of the last packet, then
-silence) so media time stays exact; raw frames are decoded as they come. Both are then
-resampled to 16 kHz and cut into frames of exactly 20 ms.
+silence) so media time stays exact; raw frames are decoded as they come (payloads.py).
+Both are then resampled to 16 kHz and cut into frames of exactly 20 ms (frame_maker.py).
 
 Nothing here raises on bad input: a frame that cannot be used is dropped and counted in
 `counters` under `frames_dropped_<reason>`, and `last_error` says what was wrong.
@@ -14,12 +14,11 @@ Nothing here raises on bad input: a frame that cannot be used is dropped and cou
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from voicebot.audio.frame import FRAME_SAMPLES, PIPELINE_RATE, AudioFrame
+from voicebot.audio.frame import PIPELINE_RATE, AudioFrame
 from voicebot.telephony.control import (
     ControlError,
     ControlMessage,
@@ -30,10 +29,11 @@ from voicebot.telephony.control import (
     parse_control,
 )
 from voicebot.telephony.dtmf import DtmfDetector
-from voicebot.telephony.g711 import alaw_decode, ulaw_decode
+from voicebot.telephony.frame_maker import FrameMaker
 from voicebot.telephony.jitter import JitterBuffer
+from voicebot.telephony.payloads import STATIC_PAYLOADS, Decoder, decoder
 from voicebot.telephony.rates import ACCEPTED_RATES, UnsupportedMedia, check_rate
-from voicebot.telephony.resample import StreamResampler, warm_up
+from voicebot.telephony.resample import warm_up
 from voicebot.telephony.rtp import RtpError, RtpPacket, parse_rtp
 
 __all__ = [
@@ -43,9 +43,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Decoder = Callable[[bytes], np.ndarray]
-_STATIC_PAYLOADS = {0: ("pcmu", 8000, 1), 8: ("pcma", 8000, 1), 10: ("l16be", 44100, 2),
-                    11: ("l16be", 44100, 1)}  # RFC 3551 table 4
 _TS_MOD = 1 << 32
 
 
@@ -55,85 +52,9 @@ class DtmfDigit:
     time: float  # media seconds since the call's first frame, like AudioFrame.time
 
 
-def _l16(byteorder: str, channels: int) -> Decoder:
-    dtype = np.dtype(">i2" if byteorder == "be" else "<i2")
-
-    def decode(data: bytes) -> np.ndarray:
-        pcm = np.frombuffer(data, dtype=dtype)
-        if channels > 1:  # downmix: the caller is one voice
-            pcm = pcm[: pcm.size - pcm.size % channels].reshape(-1, channels).mean(axis=1)
-        return pcm.astype(np.int16)
-
-    return decode
-
-
-def _decoder(encoding: str, rtp: bool, channels: int = 1) -> Decoder:
-    if encoding == "pcmu":
-        return ulaw_decode
-    if encoding == "pcma":
-        return alaw_decode
-    if encoding == "l16":
-        encoding = "l16be" if rtp else "l16le"
-    return _l16(encoding[-2:], channels)
-
-
 def warm_up_filters() -> None:
     """Build the resampling filters of every accepted rate (server start-up)."""
     warm_up(ACCEPTED_RATES, PIPELINE_RATE)
-
-
-class _FrameMaker:
-    """Resample to 16 kHz, cut exact 20 ms frames, and keep their media time."""
-
-    def __init__(self) -> None:
-        self._rate = 0
-        self._resampler: StreamResampler | None = None
-        self._pending = np.zeros(0, dtype=np.int16)
-        self._origin = 0.0  # media time of the first sample since the last re-anchoring
-        self._out = 0  # 16 kHz samples cut into frames since the origin
-        self.input_time = 0.0  # media time of the next input sample
-
-    def push(self, pcm: np.ndarray, rate: int) -> list[AudioFrame]:
-        if rate != self._rate:
-            tail = self._resampler.flush() if self._resampler is not None else self._pending[:0]
-            self._resampler = StreamResampler(rate, PIPELINE_RATE)
-            self._rate = rate
-            self._pending = np.concatenate([self._pending, tail])
-        assert self._resampler is not None
-        self.input_time += pcm.size / rate
-        self._pending = np.concatenate([self._pending, self._resampler.process(pcm)])
-        return self._cut()
-
-    def _cut(self) -> list[AudioFrame]:
-        pending = self._pending
-        count = pending.size // FRAME_SAMPLES
-        if count == 0:
-            return []
-        frames = []
-        for i in range(count):
-            start = (self._out + i * FRAME_SAMPLES) / PIPELINE_RATE
-            frames.append(AudioFrame(pending[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES],
-                                     self._origin + start))
-        self._out += count * FRAME_SAMPLES
-        self._pending = pending[count * FRAME_SAMPLES :]
-        return frames
-
-    def finish(self, resume_at: float | None = None) -> list[AudioFrame]:
-        """Drain the resampler, pad the last partial frame with silence, and start the
-        next audio at `resume_at` (default: right after the padded frame)."""
-        if self._resampler is not None:
-            self._pending = np.concatenate([self._pending, self._resampler.flush()])
-        short = -self._pending.size % FRAME_SAMPLES
-        if short:
-            self._pending = np.concatenate([self._pending, np.zeros(short, dtype=np.int16)])
-        frames = self._cut()
-        end = self._origin + self._out / PIPELINE_RATE
-        self._origin = end if resume_at is None else max(resume_at, end)
-        self._out = 0
-        self.input_time = self._origin
-        self._rate = 0
-        self._resampler = None
-        return frames
 
 
 class InboundDecoder:
@@ -175,8 +96,8 @@ class InboundDecoder:
         self._pending: list[bytes] = []  # frames held while framing is undecided
         self._jitter = JitterBuffer(max_delay_packets)
         self._dtmf = DtmfDetector()
-        self._frames = _FrameMaker()
-        self._raw_decoder = _decoder(self.encoding, rtp=False)
+        self._frames = FrameMaker()
+        self._raw_decoder = decoder(self.encoding, rtp=False)
         self._formats: dict[int, tuple[Decoder, int, int, str]] = {}
         # RTP timeline: the audio stream's SSRC, next expected timestamp, clock rate
         self._ssrc: int | None = None
@@ -233,7 +154,7 @@ class InboundDecoder:
             self.dynamic_payload_type = start.payload_type
         if start.dtmf_payload_type is not None:
             self.dtmf_payload_type = start.dtmf_payload_type
-        self._raw_decoder = _decoder(self.encoding, rtp=False)
+        self._raw_decoder = decoder(self.encoding, rtp=False)
         self._formats.clear()
 
     # ---- binary frames --------------------------------------------------------------
@@ -300,7 +221,7 @@ class InboundDecoder:
             pkt = parse_rtp(data)
         except RtpError:
             return None
-        known = pkt.payload_type in _STATIC_PAYLOADS or pkt.payload_type >= 96
+        known = pkt.payload_type in STATIC_PAYLOADS or pkt.payload_type >= 96
         return pkt if known and pkt.payload else None
 
     def _raw(self, data: bytes) -> list[AudioFrame | DtmfDigit]:
@@ -323,7 +244,7 @@ class InboundDecoder:
             self._drop("bad_rtp", str(exc))
             return []
         pt = pkt.payload_type
-        if pt != self.dtmf_payload_type and pt not in _STATIC_PAYLOADS and pt < 96:
+        if pt != self.dtmf_payload_type and pt not in STATIC_PAYLOADS and pt < 96:
             self._drop("unsupported_payload_type", f"RTP payload type {pt}")
             return []
         return self._play(self._jitter.push(pkt))
@@ -349,12 +270,12 @@ class InboundDecoder:
         """(decoder, clock rate, bytes per sample frame, encoding) for a payload type."""
         known = self._formats.get(pt)
         if known is None:
-            if pt in _STATIC_PAYLOADS:
-                encoding, rate, channels = _STATIC_PAYLOADS[pt]
+            if pt in STATIC_PAYLOADS:
+                encoding, rate, channels = STATIC_PAYLOADS[pt]
             else:  # dynamic: whatever the start message (or the query string) declared
                 encoding, rate, channels = self.encoding, self.sample_rate, 1
             width = (1 if encoding in ("pcmu", "pcma") else 2) * channels
-            known = (_decoder(encoding, rtp=True, channels=channels), rate, width, encoding)
+            known = (decoder(encoding, rtp=True, channels=channels), rate, width, encoding)
             self._formats[pt] = known
         return known
 

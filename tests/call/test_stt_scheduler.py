@@ -1,0 +1,158 @@
+"""The STT scheduler: a caller whose turn has ended comes before other calls' guesses.
+
+No wall clock: the scheduler's clock is a fixed number, threads are held and released
+with events, and each check waits on a future or an event (bounds of seconds that hold
+with both cores busy)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.call.harness import Call, ScriptedSTT, make_services, recording_16k, until
+from voicebot.call.stt_scheduler import STTScheduler
+from voicebot.call.tts_scheduler import TTSScheduler
+
+FLOW = Path(__file__).parents[1] / "e2e" / "flows" / "spine.yaml"
+
+
+class Clock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _hold(scheduler: STTScheduler) -> threading.Event:
+    """Occupy one of the scheduler's threads (another call's transcription) until the
+    returned event is set."""
+    release, running = threading.Event(), threading.Event()
+
+    def block() -> None:
+        running.set()
+        release.wait(10)
+
+    scheduler.submit(block)
+    assert running.wait(10)
+    return release
+
+
+def test_a_final_transcription_outranks_a_waiting_guess():
+    clock = Clock()
+    scheduler = STTScheduler(workers=1, speculative_lead_s=0.2, clock=clock)
+    ran: list[str] = []
+    release = _hold(scheduler)
+    guess = scheduler.submit_speculative(ran.append, "B: guess, filed first")
+    final = scheduler.submit(ran.append, "A: final")
+    nlu = scheduler.submit(ran.append, "A: nlu")  # urgent too, after A's final
+    release.set()
+    for future in (guess, final, nlu):
+        future.result(10)
+    assert ran == ["A: final", "A: nlu", "B: guess, filed first"]
+    scheduler.shutdown()
+
+
+def test_a_guess_whose_turn_has_ended_is_not_overtaken_by_later_turns():
+    # B's guess was filed at 100.0; its turn ended at 100.2 (the lead). A's turn ended at
+    # 100.5: B's caller has waited longer, and the guess is B's final transcript now.
+    clock = Clock()
+    scheduler = STTScheduler(workers=1, speculative_lead_s=0.2, clock=clock)
+    ran: list[str] = []
+    release = _hold(scheduler)
+    guess = scheduler.submit_speculative(ran.append, "B")
+    clock.now = 100.5
+    final = scheduler.submit(ran.append, "A")
+    release.set()
+    guess.result(10)
+    final.result(10)
+    assert ran == ["B", "A"]
+    scheduler.shutdown()
+
+
+def test_a_guess_whose_caller_resumed_is_dropped_before_it_starts():
+    scheduler = STTScheduler(workers=1, clock=Clock())
+    ran: list[str] = []
+    release = _hold(scheduler)
+    guess = scheduler.submit_speculative(ran.append, "guess")
+    assert scheduler.busy() == 2
+    assert guess.cancel()  # the session cancels it when the caller speaks again
+    assert scheduler.busy() == 1, "a dropped guess takes no place in the queue"
+    after = scheduler.submit(ran.append, "final")
+    release.set()
+    after.result(10)
+    assert ran == ["final"]
+    scheduler.shutdown()
+
+
+def test_guesses_are_filed_only_while_a_thread_is_free():
+    scheduler = STTScheduler(workers=2, idle_workers=1, clock=Clock())
+    assert scheduler.may_speculate()
+    first = _hold(scheduler)
+    assert scheduler.may_speculate(), "one thread is still free"
+    second = _hold(scheduler)
+    assert not scheduler.may_speculate(), "both threads busy: a guess would delay a final"
+    first.set()
+    second.set()
+    # Once a job's result is out, its thread counts as free again.
+    scheduler.submit(int).result(10)
+    assert scheduler.may_speculate()
+    scheduler.shutdown()
+
+    strict = STTScheduler(workers=2, idle_workers=2, clock=Clock())
+    release = _hold(strict)
+    assert not strict.may_speculate(), "idle_workers=2: guesses only on an idle server"
+    release.set()
+    strict.shutdown()
+    with pytest.raises(ValueError):
+        STTScheduler(workers=1, idle_workers=2)
+
+
+def test_each_job_reports_its_wait_and_run():
+    scheduler = STTScheduler(workers=1, clock=Clock())
+    seen: list[tuple[float, float]] = []
+    scheduler.on_run = lambda waited, ran: seen.append((waited, ran))
+    scheduler.submit(sum, [1, 2]).result(10)
+    assert len(seen) == 1 and min(seen[0]) >= 0
+    scheduler.on_run = lambda waited, ran: 1 / 0  # a broken observer loses no result
+    assert scheduler.submit(sum, [3]).result(10) == 3
+    scheduler.shutdown()
+
+
+def test_a_callers_final_run_does_not_wait_for_another_calls_guess():
+    """Two calls on one server with one STT thread, held by a third call's transcription.
+    Call B pauses mid-sentence (a guess would be filed), then call A's turn ends. On a
+    FIFO pool A's final would run after B's guess; here B's guess is not filed at all while
+    the thread is busy, and A's transcript is the next thing the thread does."""
+    speech = recording_16k("agent-loginok")  # "Agent logged in."
+    other = recording_16k("auth-thankyou")  # B's words: "Thank you."
+    stt = ScriptedSTT("agent")
+
+    async def scenario() -> tuple[list[int], float]:
+        services = make_services(FLOW, stt, listen={"speculative_after_ms": 100,
+                                                    "hangover_ms": 600})
+        scheduler = services.stt_executor = STTScheduler(workers=1, speculative_lead_s=0.5)
+        services.tts_executor = TTSScheduler(workers=1)  # speech has threads of its own
+        release = await asyncio.to_thread(_hold, scheduler)
+        async with Call(services) as a, Call(services) as b:
+            await b.silence(0.5)
+            await b.feed(other)
+            await b.silence(0.3)  # a pause: past speculative_after_ms, under the hangover
+            await a.silence(0.5)
+            await a.feed(speech)
+            await a.silence(1.0)  # A's turn has ended: its final run is queued
+            assert await until(lambda: scheduler.busy() == 2)
+            release.set()
+            assert await until(lambda: "transfer" in a.kinds())
+            skipped = services.metrics.value("voicebot_speculative_total", outcome="skipped")
+        services.close()
+        return list(stt.calls), skipped
+
+    calls, skipped = asyncio.run(scenario())
+    assert skipped >= 1
+    # The first run after the held thread was freed is A's whole utterance (longer than
+    # the recording), not B's half-said one.
+    assert calls and calls[0] > speech.size, calls
