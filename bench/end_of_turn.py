@@ -38,6 +38,8 @@ POLICIES: dict[str, dict[str, Any]] = {
                               "unfinished_hangover_ms": 900},
     "transcript 400/900 ms": {"end_of_turn": "transcript", "hangover_ms": 400,
                               "unfinished_hangover_ms": 900},
+    "transcript 600/900 ms": {"end_of_turn": "transcript", "hangover_ms": 600,
+                              "unfinished_hangover_ms": 900},
 }
 COMMAND = ".venv/bin/python -m bench.end_of_turn"
 

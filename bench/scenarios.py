@@ -153,13 +153,15 @@ def cutoffs(bot: Bot, n: int) -> dict[str, Any]:
         nxt = log.marks.get(f"t{i + 1}.start", float("inf"))
         onsets = log.onsets_between(start, nxt)
         audio_s = sum(o.samples for o in log.audio_between(start, nxt)) / 8000
-        windows.append((turns[i].voice, (start, end, onsets, audio_s)))
+        windows.append((i, (start, end, onsets, audio_s)))
     singles = [a for _, (s, e, o, a) in windows if len(o) == 1 and o[0].at > e and a > 0]
     one_reply = min(singles) if singles else None
     early = twice = answered = 0
     latencies = []
     by_voice: dict[str, dict[str, int]] = {}
-    for voice, (_start, end, onsets, audio_s) in windows:
+    cut_turns: list[int] = []  # which answers were cut (long_turns(n)[i])
+    for i, (_start, end, onsets, audio_s) in windows:
+        voice = turns[i].voice
         if not onsets:
             continue
         answered += 1
@@ -173,10 +175,12 @@ def cutoffs(bot: Bot, n: int) -> dict[str, Any]:
             latencies.append(onsets[0].at - end)
             continue
         tally["cut"] += 1
+        cut_turns.append(i)
     cut = early + twice
     return {"n": answered, "cut": cut, "early": early, "twice": twice,
             "rate": round(cut / answered, 3) if answered else None,
-            "missed": n - answered, "reply": ms(latencies), "by_voice": by_voice}
+            "missed": n - answered, "reply": ms(latencies), "by_voice": by_voice,
+            "cut_turns": cut_turns}
 
 
 def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:
