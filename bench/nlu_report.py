@@ -32,7 +32,7 @@ NOTES = [
     "graph optimisation off it fits, but runs many times slower); compare their accuracy "
     "in the tables. `examples` (word matching) cannot place most sentences that share no "
     "word with an example.",
-    "How the matcher decides (docs/flows.md): the layers a model cannot beat first (an "
+    "How the matcher decides (docs/plugins.md): the layers a model cannot beat first (an "
     "author's regex, the state's slot when the utterance is its value, an exact example, "
     "a bare yes/no); then a softmax regression fitted per state on the vectors of its "
     "intents' examples and descriptions picks the intent, and it is a no-match unless the "

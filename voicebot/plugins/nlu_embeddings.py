@@ -10,7 +10,7 @@ surest first:
 4. a classifier fitted per state on the vectors of its intents' examples and one-line
    `description`s, with an out-of-scope decision: the nearest phrase must reach a
    similarity threshold, and the best intent's probability must lead the runner-up's by
-   a margin (voicebot.nlu.semantic; docs/flows.md "How the matcher decides").
+   a margin (voicebot.nlu.semantic; docs/plugins.md "How the embeddings matcher decides").
 
 Everything loads from local files (see voicebot.plugins.encoders); no torch, no download.
 """
