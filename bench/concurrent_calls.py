@@ -301,6 +301,7 @@ def main() -> None:
                 "calls": n, "transferred": ok, "turns": len(ms), "missed": missing,
                 "p50_ms": round(percentile(ms, 50)), "p95_ms": round(p95),
                 "max_ms": round(max(ms, default=float("nan"))), "load": os.getloadavg()[0],
+                "server_cpu_per_call_s": round((cpu1 - cpu0) / call_s, 4),
                 "passed": passed, "breakdown": where,
                 "latencies_ms": [round(x) for x in ms]})
             kinds = {dict(k[1]).get("kind"): v - before.get(k, 0) for k, v in after.items()
