@@ -92,15 +92,17 @@ def table(result: dict[str, Any]) -> str:
         def each(f: Any, label: str, runs: list[dict[str, Any]] = runs) -> str:
             return " / ".join(str(f(r, label)) for r in runs)
 
-        stt = [f"{_mean(r, 'stt final: run') or '-'}+{_mean(r, 'stt speculative: run') or '-'}"
-               for r in runs]
+        # A guess used as its turn's transcript stays counted as a guess.
+        stt = [" / ".join(f"{kind} {_mean(r, f'stt {kind}: run')}"
+                          for kind in ("final", "speculative")
+                          if _mean(r, f"stt {kind}: run") is not None) for r in runs]
         rows.append(
             f"| {name}: `{result['variants'][name]}` "
             f"| {s['runs']} ({', '.join(map(str, s['loads']))}) "
             f"| {s['turns']} of {s['of']} | {s['p50_ms']:,} / {s['p95_ms']:,} ms "
             f"| {' / '.join(map(str, s['run_p95_ms']))} ms "
             f"| {each(_p95, 'turn end -> transcript')} ms | {each(_p95, 'nlu')} ms "
-            f"| final+speculative {' / '.join(stt)} ms "
+            f"| {'; '.join(stt)} ms "
             f"| {each(_mean, 'tts: run (one piece)')} ms "
             f"| {' / '.join(map(str, s['cpu_per_call_s']))} |")
     return "\n".join(rows)
