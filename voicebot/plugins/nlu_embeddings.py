@@ -131,8 +131,11 @@ class EmbeddingsNLU:
 
     def _phrase_vectors(self, phrases: list[str]) -> np.ndarray:
         missing = [p for p in dict.fromkeys(phrases) if p not in self._cache]
-        for start in range(0, len(missing), 64):  # bounded batches: bounded memory
-            chunk = missing[start:start + 64]
+        if missing and self._encoder is None:
+            self.load()
+        batch = self._encoder.batch if self._encoder is not None else 1
+        for start in range(0, len(missing), batch):
+            chunk = missing[start:start + batch]
             for phrase, vector in zip(chunk, self.embed(chunk), strict=True):
                 self._cache[phrase] = vector
         if not phrases:
