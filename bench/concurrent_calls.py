@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--stt-threads", type=int, default=1, help="whisper cpu_threads")
     parser.add_argument("--stt-workers", type=int, default=1,
                         help="whisper workers (parallel CTranslate2 runs)")
-    parser.add_argument("--idle-workers", type=int, default=1,
+    parser.add_argument("--idle-workers", type=int, default=0,
                         help="server.speculative_idle_workers")
     parser.add_argument("--stt-queue", choices=("priority", "fifo"), default="priority",
                         help="server.stt_priority: the STT scheduler, or one FIFO queue")
@@ -232,7 +232,8 @@ def main() -> None:
           f"{args.turns} turns a call; hangover {args.hangover} ms; speculative STT "
           f"{args.speculative}; {args.workers} executor workers; whisper on "
           f"{args.stt_threads} threads x {args.stt_workers} workers; STT queue "
-          f"{args.stt_queue} (guesses while {args.idle_workers} thread(s) free); "
+          f"{args.stt_queue} (guesses filed "
+          f"{f'while {args.idle_workers} free' if args.idle_workers else 'always'}); "
           f"{'fresh' if args.fresh else 'cached'} replies; "
           f"tts {args.tts or 'as configured'}"
           f"{f' ({args.piper_threads} threads)' if args.tts == 'piper' else ''}; "
@@ -300,6 +301,7 @@ def main() -> None:
                 "calls": n, "transferred": ok, "turns": len(ms), "missed": missing,
                 "p50_ms": round(percentile(ms, 50)), "p95_ms": round(p95),
                 "max_ms": round(max(ms, default=float("nan"))), "load": os.getloadavg()[0],
+                "server_cpu_per_call_s": round((cpu1 - cpu0) / call_s, 4),
                 "passed": passed, "breakdown": where,
                 "latencies_ms": [round(x) for x in ms]})
             kinds = {dict(k[1]).get("kind"): v - before.get(k, 0) for k, v in after.items()

@@ -62,6 +62,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"runs": len(runs), "turns": len(pooled), "of": turns,
             "p50_ms": round(percentile(pooled, 50)), "p95_ms": round(percentile(pooled, 95)),
             "run_p95_ms": [r["p95_ms"] for r in runs],
+            "cpu_per_call_s": [r["server_cpu_per_call_s"] for r in runs],
             "loads": [round(r["load"], 1) for r in runs]}
 
 
@@ -83,24 +84,27 @@ def measure(rounds: int) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     rows = ["| variant | runs (1-min load at each) | turns timed | reply p50 / p95, all "
             "turns | p95 of each run | turn end -> transcript, p95 of each run | NLU p95 "
-            "| STT run, mean | Piper piece run, mean |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "| STT run, mean | Piper piece run, mean | server CPU-s per call-s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, s in result["summary"].items():
         runs = result["runs"][name]
 
         def each(f: Any, label: str, runs: list[dict[str, Any]] = runs) -> str:
             return " / ".join(str(f(r, label)) for r in runs)
 
-        stt = [f"{_mean(r, 'stt final: run') or '-'}+{_mean(r, 'stt speculative: run') or '-'}"
-               for r in runs]
+        # A guess used as its turn's transcript stays counted as a guess.
+        stt = [" / ".join(f"{kind} {_mean(r, f'stt {kind}: run')}"
+                          for kind in ("final", "speculative")
+                          if _mean(r, f"stt {kind}: run") is not None) for r in runs]
         rows.append(
             f"| {name}: `{result['variants'][name]}` "
             f"| {s['runs']} ({', '.join(map(str, s['loads']))}) "
             f"| {s['turns']} of {s['of']} | {s['p50_ms']:,} / {s['p95_ms']:,} ms "
             f"| {' / '.join(map(str, s['run_p95_ms']))} ms "
             f"| {each(_p95, 'turn end -> transcript')} ms | {each(_p95, 'nlu')} ms "
-            f"| final+speculative {' / '.join(stt)} ms "
-            f"| {each(_mean, 'tts: run (one piece)')} ms |")
+            f"| {'; '.join(stt)} ms "
+            f"| {each(_mean, 'tts: run (one piece)')} ms "
+            f"| {' / '.join(map(str, s['cpu_per_call_s']))} |")
     return "\n".join(rows)
 
 

@@ -40,6 +40,8 @@ from bench.nlu_report import GOALS, write_docs  # noqa: E402
 from voicebot.plugins.registry import PluginRegistry  # noqa: E402
 
 RESULT = ROOT / "docs" / "benchmarks" / "nlu" / "accuracy.json"
+# An NLU's name with this suffix runs it on the first-draft flows (bench/nlu_data.py).
+DRAFTS = "@drafts"
 
 # NLU name -> (plugin, options). "embeddings" is the default stack (e5).
 NLUS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -108,14 +110,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def worker(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
-    """One NLU in this process: load it, parse every case of the split, measure."""
+    """One NLU in this process: load it, parse every case of the split, measure.
+    A name ending in DRAFTS is that NLU on the domains' first-draft flows."""
     cases = [c for c in domain_cases() if c.split == split or split == "all"]
-    states = FlowStates()
+    states = FlowStates(drafts=name.endswith(DRAFTS))
+    nlu_name = name.removesuffix(DRAFTS)
     for case in cases + example_flow_cases():  # flows parsed before the baseline: they
         states.expectation(case)  # are not the NLU's memory
     before = rss_mb()
     start = time.perf_counter()
-    plugin = build(name, llm_url)
+    plugin = build(nlu_name, llm_url)
     plugin.load()
     load_s = time.perf_counter() - start
     # A server prepares every state of its flow at start-up (Services.load); do the same,
@@ -142,6 +146,7 @@ def worker(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
     cpu = [r["cpu_ms"] for r in rows]
     return {
         "nlu": name, "split": split, "overall": metrics(rows),
+        "examples_per_intent": examples_per_intent(cases, states.drafts),
         "domains": {d: metrics(rs) for d, rs in sorted(by_domain.items())},
         "example_flows": metrics(example_rows),
         "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
@@ -205,9 +210,9 @@ def tune(name: str) -> None:
               f"{e['accuracy']:.1%} wrong {e['wrong_intent']:.1%} oos {e['oos_recall']:.1%}")
 
 
-def examples_per_intent(cases: list[Case]) -> float:
+def examples_per_intent(cases: list[Case], drafts: bool = False) -> float:
     """Mean examples per intent over the bench's flows: how much each flow says."""
-    states = FlowStates()
+    states = FlowStates(drafts)
     counts = [len(spec.examples) for flow in sorted({c.flow for c in cases})
               for spec in states.engine(flow).flow.intents.values()]
     return sum(counts) / max(len(counts), 1)
@@ -250,7 +255,9 @@ def show(result: dict[str, Any], misses: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--nlus", default="examples,embeddings-minilm,embeddings-e5,"
-                        "embeddings-e5-words-first", help="comma-separated (default: %(default)s)")
+                        f"embeddings-e5-words-first,embeddings-e5{DRAFTS}",
+                        help=f"comma-separated; NAME{DRAFTS} runs NAME on the first-draft "
+                        "flows (default: %(default)s)")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="test")
     parser.add_argument("--llm-url", default=None, help="also run the llm plugin against this")
     parser.add_argument("--misses", type=int, default=10, help="misses to print per NLU")

@@ -30,6 +30,7 @@ from voicebot.types import Expectation, NLUResult
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ROOT / "bench" / "data" / "domains"
+DRAFTS = DOMAINS / "drafts"
 EXAMPLE_FLOWS = ROOT / "bench" / "data" / "nlu_paraphrases.yaml"
 DEV_PERCENT = 40
 
@@ -77,14 +78,24 @@ def example_flow_cases() -> list[Case]:
 
 
 class FlowStates:
-    """Expectations and slot reading exactly as the flow engine does them."""
+    """Expectations and slot reading exactly as the flow engine does them.
 
-    def __init__(self) -> None:
+    With `drafts`, each domain's flow is read from `bench/data/domains/drafts/` instead:
+    the same business as a new user first writes it (four or five terse examples per
+    intent), so the bench shows what a first draft gets as well as a finished flow."""
+
+    def __init__(self, drafts: bool = False) -> None:
         self.engines: dict[Path, FlowEngine] = {}
+        self.drafts = drafts
 
     def engine(self, flow: Path) -> FlowEngine:
         if flow not in self.engines:
-            self.engines[flow] = FlowEngine(load_flow(flow))
+            source = flow
+            if self.drafts:
+                draft = DRAFTS / (flow.name if flow.name.endswith(".flow.yaml")
+                                  else f"{flow.stem}.flow.yaml")
+                source = draft if draft.is_file() else flow
+            self.engines[flow] = FlowEngine(load_flow(source))
         return self.engines[flow]
 
     def expectation(self, case: Case) -> Expectation:

@@ -38,11 +38,14 @@ NOTES = [
     "intents' examples and descriptions picks the intent, and it is a no-match unless the "
     "nearest phrase reaches the threshold and the winner's probability leads the "
     "runner-up's by the margin.",
-    "The bench's flows carry ten-odd examples per intent and a one-line description "
-    "(mean in the data line above), written in callers' words for each business. With the "
-    "four or five terse examples a new user first writes, the same matcher is markedly "
-    "less accurate: most of what is still missed is a caller naming the need in words and "
-    "ideas no example has, which the threshold turns away as out of scope.",
+    "The bench's flows carry ten-odd examples per intent and a one-line description, "
+    "written in callers' words for each business. The `@drafts` row runs the default on "
+    "the same businesses' first drafts (`bench/data/domains/drafts/`: four or five terse "
+    "examples per intent, as a new user first writes them), on the same test utterances: "
+    "the gap between the two rows is what writing the examples well is worth. What is "
+    "still missed is mostly a caller naming the need in words and ideas no example has, "
+    "which the threshold turns away as out of scope: a no-match and a re-prompt, not a "
+    "wrong desk.",
     "Times: one utterance is one encoder call on one thread. The machine was shared with "
     "other engineers' builds and tests (load average above), so the wall-clock p50/p95 "
     "include waiting for a core; the CPU columns are the parse's own CPU time, which a "
@@ -122,8 +125,8 @@ def render(report: dict[str, Any]) -> str:
         *_goal_rows(default),
         "",
         "| NLU | accuracy | wrong intent | out-of-scope recall | p50 | p95 | CPU p50 | CPU p95 "
-        "| memory | load | prepare | first parse in a state |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| memory | load | prepare | first parse in a state | examples per intent |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         o = r["overall"]
@@ -132,7 +135,8 @@ def render(report: dict[str, Any]) -> str:
             f"{_pct(o['oos_recall'])} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
             f"{r['cpu_p50_ms']:.1f} ms | {r['cpu_p95_ms']:.1f} ms | "
             f"+{r['memory_mb']:.0f} MB | {r['load_s']:.2f} s | {r.get('prepare_s', 0.0):.2f} s | "
-            f"{r.get('first_parse_in_state_s', 0.0):.2f} s |"
+            f"{r.get('first_parse_in_state_s', 0.0):.2f} s | "
+            f"{r.get('examples_per_intent', 0.0):.1f} |"
         )
     lines += ["", "Accuracy per domain (wrong-intent rate, out-of-scope recall):", "",
               "| NLU | " + " | ".join(domains) + " |",

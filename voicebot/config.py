@@ -64,9 +64,9 @@ class ServerConfig(_Section):
         "is one first-come queue where every guess is filed (the old way, kept to compare).",
     )
     speculative_idle_workers: int = Field(
-        default=1, ge=1, description="A speculative transcription starts only while this "
-        "many of those threads are free (at most executor_workers): a guess pays off on an "
-        "idle core and delays someone's reply on a busy one.",
+        default=0, ge=0, description="If above 0, a speculative transcription is filed only "
+        "while this many STT threads are free (at most executor_workers); 0 files every "
+        "guess, ordered behind turns that ended first (docs/speech.md).",
     )
     tts_workers: int = Field(
         default=2, ge=1, description="Threads for TTS, apart from STT so a reply's synthesis "

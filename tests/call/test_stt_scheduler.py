@@ -73,6 +73,22 @@ def test_a_guess_whose_turn_has_ended_is_not_overtaken_by_later_turns():
     scheduler.shutdown()
 
 
+def test_a_guess_that_became_its_turns_transcript_is_due_now():
+    clock = Clock()
+    scheduler = STTScheduler(workers=1, speculative_lead_s=5.0, clock=clock)
+    ran: list[str] = []
+    release = _hold(scheduler)
+    other = scheduler.submit_speculative(ran.append, "B: guess, turn not ended")
+    clock.now = 100.1
+    mine = scheduler.submit_speculative(ran.append, "A: guess, turn ended")
+    scheduler.promote(mine)
+    release.set()
+    other.result(10)
+    mine.result(10)
+    assert ran == ["A: guess, turn ended", "B: guess, turn not ended"]
+    scheduler.shutdown()
+
+
 def test_a_guess_whose_caller_resumed_is_dropped_before_it_starts():
     scheduler = STTScheduler(workers=1, clock=Clock())
     ran: list[str] = []
@@ -88,7 +104,12 @@ def test_a_guess_whose_caller_resumed_is_dropped_before_it_starts():
     scheduler.shutdown()
 
 
-def test_guesses_are_filed_only_while_a_thread_is_free():
+def test_guesses_can_be_kept_to_free_threads():
+    always = STTScheduler(workers=1, clock=Clock())
+    release = _hold(always)
+    assert always.may_speculate(), "by default every guess is filed, behind due finals"
+    release.set()
+    always.shutdown()
     scheduler = STTScheduler(workers=2, idle_workers=1, clock=Clock())
     assert scheduler.may_speculate()
     first = _hold(scheduler)
@@ -109,6 +130,8 @@ def test_guesses_are_filed_only_while_a_thread_is_free():
     strict.shutdown()
     with pytest.raises(ValueError):
         STTScheduler(workers=1, idle_workers=2)
+    with pytest.raises(ValueError):
+        STTScheduler(workers=1, idle_workers=-1)
 
 
 def test_each_job_reports_its_wait_and_run():
@@ -122,19 +145,18 @@ def test_each_job_reports_its_wait_and_run():
     scheduler.shutdown()
 
 
-def test_a_callers_final_run_does_not_wait_for_another_calls_guess():
-    """Two calls on one server with one STT thread, held by a third call's transcription.
-    Call B pauses mid-sentence (a guess would be filed), then call A's turn ends. On a
-    FIFO pool A's final would run after B's guess; here B's guess is not filed at all while
-    the thread is busy, and A's transcript is the next thing the thread does."""
+def _two_calls(scheduler: STTScheduler) -> tuple[list[int], float, int]:
+    """Call B pauses mid-sentence while the one STT thread is held by a third call's
+    transcription, then call A's turn ends; then the thread is freed. Returns what reached
+    STT in order, the guesses skipped, and the size of A's recording."""
     speech = recording_16k("agent-loginok")  # "Agent logged in."
     other = recording_16k("auth-thankyou")  # B's words: "Thank you."
     stt = ScriptedSTT("agent")
 
-    async def scenario() -> tuple[list[int], float]:
+    async def scenario() -> float:
         services = make_services(FLOW, stt, listen={"speculative_after_ms": 100,
                                                     "hangover_ms": 600})
-        scheduler = services.stt_executor = STTScheduler(workers=1, speculative_lead_s=0.5)
+        services.stt_executor = scheduler
         services.tts_executor = TTSScheduler(workers=1)  # speech has threads of its own
         release = await asyncio.to_thread(_hold, scheduler)
         async with Call(services) as a, Call(services) as b:
@@ -144,15 +166,28 @@ def test_a_callers_final_run_does_not_wait_for_another_calls_guess():
             await a.silence(0.5)
             await a.feed(speech)
             await a.silence(1.0)  # A's turn has ended: its final run is queued
-            assert await until(lambda: scheduler.busy() == 2)
+            assert await until(lambda: scheduler.busy() >= 2)
             release.set()
             assert await until(lambda: "transfer" in a.kinds())
             skipped = services.metrics.value("voicebot_speculative_total", outcome="skipped")
         services.close()
-        return list(stt.calls), skipped
+        return skipped
 
-    calls, skipped = asyncio.run(scenario())
+    skipped = asyncio.run(scenario())
+    return list(stt.calls), skipped, speech.size
+
+
+def test_a_callers_final_run_goes_before_another_calls_waiting_guess():
+    """On a FIFO pool A's final would run after B's guess, filed first. Here B's guess is
+    due when B's turn would end (a lead longer than this test takes, under any load), A's
+    final is due now: A's transcript is the next thing the freed thread does."""
+    calls, skipped, a_size = _two_calls(STTScheduler(workers=1, speculative_lead_s=30.0))
+    assert skipped == 0
+    assert len(calls) >= 2 and calls[0] > a_size > calls[1], calls
+
+
+def test_with_idle_workers_a_guess_on_busy_threads_is_not_filed():
+    calls, skipped, a_size = _two_calls(STTScheduler(workers=1, speculative_lead_s=30.0,
+                                                     idle_workers=1))
     assert skipped >= 1
-    # The first run after the held thread was freed is A's whole utterance (longer than
-    # the recording), not B's half-said one.
-    assert calls and calls[0] > speech.size, calls
+    assert calls and calls[0] > a_size, calls

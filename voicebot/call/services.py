@@ -12,7 +12,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -78,6 +78,8 @@ class Services:
     stopping: bool = False  # the drain deadline passed: calls still up end as "shutdown"
     active_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # The scheduler's job behind each transcription still running (`promote`).
+    _jobs: dict[asyncio.Future[Any], Future[Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, config: Config) -> Services:
@@ -144,6 +146,8 @@ class Services:
                    if speculative and isinstance(executor, STTScheduler)
                    else executor.submit(run))
             future = asyncio.wrap_future(job, loop=loop)
+            self._jobs[future] = job
+            future.add_done_callback(self._forget_job)
         started = time.monotonic()
 
         def done(f: asyncio.Future[Transcript]) -> None:
@@ -152,6 +156,15 @@ class Services:
 
         future.add_done_callback(done)
         return future
+
+    def promote(self, transcription: asyncio.Future[Transcript]) -> None:
+        """A speculative transcription became its turn's: due now (stt_scheduler.py)."""
+        job = self._jobs.get(transcription)
+        if job is not None and isinstance(self.stt_executor, STTScheduler):
+            self.stt_executor.promote(job)
+
+    def _forget_job(self, transcription: asyncio.Future[Transcript]) -> None:
+        self._jobs.pop(transcription, None)
 
     def new_vad(self) -> VAD:
         return _as(VAD, self.registry.create("vad", self.config.vad.use,

@@ -303,6 +303,7 @@ class CallSession(TurnTaking):
         self._open_turn = None  # a turn before this one is final, or was joined into it
         if self._spec is not None and self._spec[0] == event.audio.size:
             stt, self._spec = self._spec[1], None
+            self.s.promote(stt)  # the turn has ended: its guess is due now
             self.s.metrics.inc("voicebot_speculative_total", outcome="used")
         else:
             self._discard_speculation("stale")
