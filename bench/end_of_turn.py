@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with sc.serving("voicebot", "fresh", listen=listen) as bot:
                 row[line] = sc.reply_latency(bot, mixed, dbfs)
         row["load_after"] = round(os.getloadavg()[0], 2)
+        row["commit"] = result["machine"]["commit"]
         result["policies"][name] = row
         print(f"{name}: {json.dumps(row)}", flush=True)
     result["machine"]["load_after"] = os.getloadavg()
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _rows(result: dict[str, Any]) -> list[str]:
-    rows = ["| policy (`listen:`) | cut-offs | fresh reply (quiet line) |",
-            "| --- | --- | --- |"]
+    rows = ["| policy (`listen:`) | cut-offs | fresh reply (quiet line) | load after, commit |",
+            "| --- | --- | --- | --- |"]
     for name, row in result["policies"].items():
         c = row["cutoffs"]
         voices = ", ".join(f"{v} {t['cut']}/{t['n']}" for v, t in
@@ -80,6 +81,8 @@ def _rows(result: dict[str, Any]) -> list[str]:
             fig = row[line]
             cells.append("no reply" if fig["p50_ms"] is None else
                          f"p50 {fig['p50_ms']:,} ms, p95 {fig['p95_ms']:,} ms (n={fig['n']})")
+        # Policies may be re-run one at a time: each row says its own load and commit.
+        cells.append(f"{row['load_after']:.1f}, {row.get('commit', '?')}")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return [r.replace("{", "{{").replace("}", "}}") for r in rows]
 
