@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import load_utterances, speech_bounds
+from bench.corpus import SOUNDS, load_utterances, speech_bounds
+from voicebot.simulator import load_wav_8k
 from voicebot.testing.callers import espeak_8k, piper_8k
 
 RATE = 8000
@@ -47,16 +48,39 @@ SENTENCES = [
     "My card was charged twice this month.",
 ]
 
-# Long multi-clause answers, as a caller gives them: clauses with natural pauses between.
+# Long multi-clause answers, as a caller gives them: parts with natural pauses between.
+# Two kinds of pause, alternating: after a clause that could be a whole answer ("I called
+# last week, ... and nobody answered"), where no transcript can tell the caller is not
+# done, and inside a phrase ("In the ... afternoon"), as a caller thinking of the word.
 LONG_ANSWERS = [
     ["In the afternoon,", "if possible."],
+    ["In the", "afternoon, if possible."],
     ["I called last week,", "and nobody answered,", "so I am trying again."],
+    ["I would like to", "cancel my subscription."],
     ["My order number is on the email,", "but I cannot find it right now."],
+    ["It is about the", "invoice from March."],
     ["I would like a refund,", "or at least a replacement,", "whichever is faster."],
+    ["Can you send it to", "my office instead?"],
     ["The parcel came yesterday,", "but the box was damaged."],
+    ["I need a taxi for", "um,", "two people."],
     ["Tuesday would suit me,", "or else Thursday morning."],
+    ["My account number is", "four five six seven."],
     ["I moved last month,", "so the address you have is the old one."],
+    ["The delivery was for", "Thursday,", "but nobody came."],
     ["Please call me back,", "after six in the evening."],
+]
+# The human long answers: one speaker's recorded prompts that Asterisk plays one after
+# another as one sentence (bench/corpus.py's recordings), so the pauses fall where a
+# person's would, inside a sentence; half of them after a part that could end it.
+HUMAN_LONG = [
+    ["conf-thereare", "digits/5", "conf-otherinparty"],
+    ["vm-youhave", "digits/2", "vm-INBOX", "vm-messages"],
+    ["if-correct-press", "digits/1"],
+    ["vm-onefor", "vm-Old", "vm-messages"],
+    ["queue-thereare", "digits/3"],
+    ["vm-enter-num-to-call", "vm-then-pound"],
+    ["at-tone-time-exactly", "digits/8", "digits/oclock"],
+    ["vm-from-phonenumber", "digits/2", "digits/5"],
 ]
 
 
@@ -119,51 +143,35 @@ def voice_turns(n_per_voice: int, voices: tuple[str, ...] = ("piper", "espeak", 
     return [per[v][i] for i in range(n_per_voice) for v in voices if i < len(per[v])]
 
 
-def _clause_audio(voice: str, text: str, human: list[np.ndarray], k: int) -> np.ndarray:
+def _clause_audio(voice: str, text: str) -> np.ndarray:
     if voice == "piper":
         pcm = piper_8k(text)
     elif voice == "espeak":
         pcm = espeak_8k(text)
-    else:
-        # Recordings from two sources differ in level: one caller speaks at one level.
-        pcm = human[k % len(human)].astype(np.float64)
-        pcm = (pcm * 16000 / max(1.0, np.abs(pcm).max())).astype(np.int16)
+    else:  # an Asterisk prompt's name
+        pcm = load_wav_8k(str(SOUNDS / f"{text}.wav"))
     # Edges cut at -40 dB, so the pause between two clauses is the one inserted.
     start, end = speech_bounds(pcm, RATE, -40.0)
     return pcm[start:end]
 
 
-def _longest_pause(pcm: np.ndarray) -> float:
-    """The longest run of 10 ms frames under -40 dB of the peak, in seconds."""
-    hop = RATE // 100
-    n = pcm.size // hop
-    rms = np.sqrt(np.mean(pcm[: n * hop].astype(np.float64).reshape(n, hop) ** 2, axis=1))
-    quiet = 20 * np.log10((rms + 1e-9) / (rms.max() + 1e-9)) < -40
-    longest = run = 0
-    for q in quiet:
-        run = run + 1 if q else 0
-        longest = max(longest, run)
-    return longest / 100
-
-
 def long_turns(n: int, seed: int = 11) -> list[Turn]:
-    """Multi-clause utterances with pauses of 100-700 ms inside, in the three voices
-    (the human ones join recorded prompts the same way, from recordings with no pause
-    of their own over 500 ms)."""
+    """Multi-clause utterances with pauses of 100-700 ms inside, in the three voices:
+    the synthetic ones say LONG_ANSWERS in turn, the human one HUMAN_LONG."""
     rng = random.Random(seed)
-    human = [p[slice(*speech_bounds(p, RATE, -40.0))] for _, p in _human_recordings()]
-    human = [p for p in human if _longest_pause(p) <= 0.5]
     out = []
     for i in range(n):
         voice = ("piper", "espeak", "human")[i % 3]
-        clauses = LONG_ANSWERS[i % len(LONG_ANSWERS)]
+        clauses = (HUMAN_LONG[(i // 3) % len(HUMAN_LONG)] if voice == "human"
+                   # both synthetic voices say both kinds of pause, in turn
+                   else LONG_ANSWERS[(2 * (i // 3) + (i + i // 3) % 3 % 2) % len(LONG_ANSWERS)])
         parts: list[np.ndarray] = []
         for j, clause in enumerate(clauses):
             if j:
                 parts.append(np.zeros(int(RATE * rng.uniform(0.1, 0.7)), np.int16))
-            parts.append(_clause_audio(voice, clause, human, i * 3 + j))
+            parts.append(_clause_audio(voice, clause))
         pcm = np.concatenate(parts)
-        text = " ".join(clauses) if voice != "human" else f"{len(clauses)} recorded prompts"
+        text = " ".join(clauses) if voice != "human" else " + ".join(clauses)
         out.append(Turn(voice, text, pcm, pcm.size))
     return out
 

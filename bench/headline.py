@@ -130,7 +130,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=3, help="utterances per caller voice")
-    parser.add_argument("--long", type=int, default=9, help="long multi-clause answers")
+    parser.add_argument("--long", type=int, default=27, help="long multi-clause answers")
     parser.add_argument("--calls", type=int, default=8, help="simultaneous calls (load8)")
     parser.add_argument("--load-turns", type=int, default=3, help="turns per call (load8)")
     parser.add_argument("--bots", nargs="+", default=list(sc.BOTS), choices=sc.BOTS)

@@ -44,10 +44,11 @@ class Bot:
 
 
 @contextlib.contextmanager
-def serving(bot: str, reply: str) -> Iterator[Bot]:
-    """A fresh server of `bot` whose every turn is answered with `reply` words."""
+def serving(bot: str, reply: str, **overrides: Any) -> Iterator[Bot]:
+    """A fresh server of `bot` whose every turn is answered with `reply` words
+    (`overrides`: voicebot config sections, e.g. listen={...}, for bench/end_of_turn.py)."""
     if bot == "voicebot":
-        with running_server(VOICEBOT_FLOWS[reply]) as srv:
+        with running_server(VOICEBOT_FLOWS[reply], **overrides) as srv:
             yield Bot(bot, srv["url"], srv["process"].pid, RingoverWire)
     else:
         with running_pipecat(reply) as srv:
@@ -152,25 +153,34 @@ def cutoffs(bot: Bot, n: int) -> dict[str, Any]:
         nxt = log.marks.get(f"t{i + 1}.start", float("inf"))
         onsets = log.onsets_between(start, nxt)
         audio_s = sum(o.samples for o in log.audio_between(start, nxt)) / 8000
-        windows.append((start, end, onsets, audio_s))
-    singles = [a for s, e, o, a in windows if len(o) == 1 and o[0].at > e and a > 0]
+        windows.append((i, (start, end, onsets, audio_s)))
+    singles = [a for _, (s, e, o, a) in windows if len(o) == 1 and o[0].at > e and a > 0]
     one_reply = min(singles) if singles else None
     early = twice = answered = 0
     latencies = []
-    for _start, end, onsets, audio_s in windows:
+    by_voice: dict[str, dict[str, int]] = {}
+    cut_turns: list[int] = []  # which answers were cut (long_turns(n)[i])
+    for i, (_start, end, onsets, audio_s) in windows:
+        voice = turns[i].voice
         if not onsets:
             continue
         answered += 1
+        tally = by_voice.setdefault(voice, {"n": 0, "cut": 0})
+        tally["n"] += 1
         if onsets[0].at <= end:
             early += 1
         elif len(onsets) >= 2 or (one_reply and audio_s >= 1.6 * one_reply):
             twice += 1
         else:
             latencies.append(onsets[0].at - end)
+            continue
+        tally["cut"] += 1
+        cut_turns.append(i)
     cut = early + twice
     return {"n": answered, "cut": cut, "early": early, "twice": twice,
             "rate": round(cut / answered, 3) if answered else None,
-            "missed": n - answered, "reply": ms(latencies)}
+            "missed": n - answered, "reply": ms(latencies), "by_voice": by_voice,
+            "cut_turns": cut_turns}
 
 
 def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:

@@ -102,7 +102,19 @@ class InboundConfig(_Section):
 
 class ListenConfig(_Section):
     min_speech_ms: int = Field(default=120, ge=20, description="Speech shorter than this is noise.")
-    hangover_ms: int = Field(default=400, ge=60, description="Silence that ends a turn.")
+    hangover_ms: int = Field(
+        default=400, ge=60,
+        description="Silence that ends a turn (with end_of_turn: transcript, a turn whose "
+        "speculative transcript looks finished).")
+    end_of_turn: Literal["transcript", "fixed"] = Field(
+        default="transcript",
+        description="transcript: the pause's speculative transcript decides how long a "
+        "silence ends the turn (hangover_ms if it looks finished, unfinished_hangover_ms if "
+        "it ends on 'and', 'the', 'um'...); fixed: hangover_ms always. Needs speculative.")
+    unfinished_hangover_ms: int = Field(
+        default=900, ge=60,
+        description="Silence that ends a turn whose transcript looks unfinished, or has not "
+        "come yet (end_of_turn: transcript); never less than hangover_ms.")
     preroll_ms: int = Field(default=200, ge=0, description="Audio kept from before the onset.")
     max_utterance_s: float = Field(default=15.0, gt=1)
     speculative: bool = Field(default=True, description="Start STT before the hangover ends.")
@@ -113,7 +125,7 @@ class ListenConfig(_Section):
     )
     speculative_after_ms: int = Field(default=200, ge=20)
     join_window_ms: int = Field(
-        default=1000, ge=0,
+        default=1200, ge=0,
         description="Speech starting this soon after a turn's last speech continues that "
         "turn: its reply is withdrawn and the joined audio answered once (a caller who "
         "paused in mid-sentence); 0 disables.",

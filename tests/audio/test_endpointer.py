@@ -131,3 +131,87 @@ def test_no_join_window_no_join():
                  speculative_after_ms=None)
     assert not any(getattr(e, "joins", False) or getattr(e, "joined", False)
                    for _, e in events)
+
+
+def decided(pattern: str, verdicts: dict[int, bool], **kw) -> list[tuple[int, object]]:
+    """As run(), with the pause's transcript verdict (unfinished?) given after frame i."""
+    ep = Endpointer(**kw)
+    out: list[tuple[int, object]] = []
+    for i, ch in enumerate(pattern):
+        pcm = np.full(FRAME_SAMPLES, i, np.int16)
+        out += [(i, e) for e in ep.push(AudioFrame(pcm, i * 0.02), ch == "s")]
+        if i in verdicts:
+            out += [(i, e) for e in ep.decide(verdicts[i])]
+    return out
+
+
+EOT = dict(min_speech_ms=100, hangover_ms=400, preroll_ms=0, speculative_after_ms=200,
+           unfinished_hangover_ms=900)
+
+
+def test_a_finished_transcript_ends_the_turn_at_the_hangover():
+    # 10 speech frames; the pause's transcript comes 60 ms after the run started (frame
+    # 22) and looks finished: the turn ends at the 20th silent frame, as a fixed hangover.
+    events = decided("s" * 10 + "." * 60, {22: False}, **EOT)
+    ends = [(i, e) for i, e in events if isinstance(e, SpeechEnded)]
+    assert [(i, e.reason) for i, e in ends] == [(29, "finished")]
+
+
+def test_a_late_finished_transcript_ends_the_turn_when_it_comes():
+    # Whisper was slow: the transcript comes at the 30th silent frame (600 ms), past the
+    # hangover. The turn ends then, not at the longer wait for unfinished speech.
+    events = decided("s" * 10 + "." * 60, {39: False}, **EOT)
+    ends = [(i, e) for i, e in events if isinstance(e, SpeechEnded)]
+    assert [(i, e.reason) for i, e in ends] == [(39, "finished")]
+    # Its audio is the speculative run's: cut at the pause point.
+    pause = next(e for _, e in events if isinstance(e, SpeechPaused))
+    assert np.array_equal(pause.audio, ends[0][1].audio)
+
+
+def test_an_unfinished_transcript_waits_the_longer_silence():
+    # "In the" ... the transcript ends on "the": 900 ms of silence end the turn, not 400.
+    events = decided("s" * 10 + "." * 60, {22: True}, **EOT)
+    ends = [(i, e) for i, e in events if isinstance(e, SpeechEnded)]
+    assert [(i, e.reason) for i, e in ends] == [(10 + 45 - 1, "unfinished")]
+
+
+def test_an_unfinished_pause_then_the_rest_is_one_turn():
+    # "In the" (10), 700 ms pause, "afternoon" (10), silence: one turn, no join needed;
+    # the second pause's transcript looks finished.
+    pattern = "s" * 10 + "." * 35 + "s" * 10 + "." * 40
+    events = decided(pattern, {22: True, 67: False}, **EOT)
+    kinds = [type(e) for _, e in events]
+    assert kinds == [SpeechStarted, SpeechPaused, SpeechResumed, SpeechPaused, SpeechEnded]
+    end = events[-1][1]
+    assert end.reason == "finished" and end.speech_ms == 400 and not end.joined
+
+
+def test_no_transcript_by_the_longer_silence_ends_the_turn_anyway():
+    events = decided("s" * 10 + "." * 60, {}, **EOT)
+    ends = [(i, e) for i, e in events if isinstance(e, SpeechEnded)]
+    assert [(i, e.reason) for i, e in ends] == [(54, "no_transcript")]
+
+
+def test_a_verdict_on_a_pause_the_caller_ended_is_ignored():
+    ep = Endpointer(**EOT)
+    assert ep.decide(True) == []  # no speech at all
+    events = decided("s" * 10 + "." * 5 + "s" * 10 + "." * 50, {16: True}, **EOT)
+    # The verdict came after the caller resumed (no pause pending): the second pause
+    # is undecided and ends at the longer silence.
+    ends = [e.reason for _, e in events if isinstance(e, SpeechEnded)]
+    assert ends == ["no_transcript"]
+
+
+def test_fixed_hangover_without_the_transcript_policy():
+    events = decided("s" * 10 + "." * 60, {22: True}, min_speech_ms=100, hangover_ms=400,
+                     preroll_ms=0, speculative_after_ms=200)
+    assert [(i, e.reason) for i, e in events if isinstance(e, SpeechEnded)] == [
+        (29, "silence")]
+
+
+def test_no_transcript_coming_leaves_the_turn_to_the_hangover():
+    # The STT threads were busy and the pause's speculative run was skipped (None): the
+    # hangover ends the turn, not the longer wait for a transcript that will not come.
+    events = decided("s" * 10 + "." * 60, {20: None}, **EOT)
+    assert [(i, e.reason) for i, e in events if isinstance(e, SpeechEnded)] == [
+        (29, "silence")]

@@ -16,8 +16,10 @@ REPROMPT = "Sorry, you can ask for an agent."
 
 def _scenario(join_window_ms: int) -> tuple[list[str], ScriptedSTT, float, dict]:
     speech = recording_16k("agent-loginok")
-    # Only the whole sentence (both parts) is a request for an agent; a part alone is "um".
-    stt = ScriptedSTT(lambda pcm: "agent" if pcm.size > speech.size * 1.5 else "um")
+    # Only the whole sentence (both parts) is a request for an agent; a part alone is a
+    # clause that sounds finished (a part ending on "um" would not end the turn at 400 ms:
+    # tests/call/test_end_of_turn.py).
+    stt = ScriptedSTT(lambda pcm: "agent" if pcm.size > speech.size * 1.5 else "banana.")
 
     async def run() -> tuple[list[str], float, dict]:
         services = make_services(FLOW, stt, listen={"join_window_ms": join_window_ms})
@@ -27,7 +29,7 @@ def _scenario(join_window_ms: int) -> tuple[list[str], ScriptedSTT, float, dict]
             await call.silence(0.5)
             greeting = len(call.sent)
             await call.feed(speech)
-            await call.silence(0.5)  # the 400 ms hangover ends the turn: "um"
+            await call.silence(0.5)  # the 400 ms hangover ends the turn: "banana."
             # Media time stands still while the bot answers the first part...
             assert await until(lambda: "streamAudio" in call.kinds()[greeting:])
             await call.feed(speech)  # ...and the caller goes on, 0.5 s after they stopped
@@ -49,7 +51,7 @@ def _scenario(join_window_ms: int) -> tuple[list[str], ScriptedSTT, float, dict]
 def test_a_continuation_withdraws_the_reply_and_the_whole_sentence_is_answered():
     kinds, stt, joined, retries = _scenario(join_window_ms=1000)
     assert joined == 1
-    # The re-prompt to "um" had begun; it was broken off, then the one answer: transfer.
+    # The re-prompt to "banana." had begun; it was broken off, then the one answer: transfer.
     assert kinds[0] == "streamAudio" and "break" in kinds and kinds[-1] == "transfer"
     assert kinds.index("break") < len(kinds) - 1
     assert max(stt.calls) > recording_16k("agent-loginok").size * 1.5
@@ -59,5 +61,5 @@ def test_a_continuation_withdraws_the_reply_and_the_whole_sentence_is_answered()
 def test_without_a_join_window_the_first_part_is_a_turn_of_its_own():
     kinds, stt, joined, retries = _scenario(join_window_ms=0)
     assert joined == 0
-    # "um" was answered (a no-match), then the second part alone: no transfer either.
+    # "banana." was answered (a no-match), then the second part alone: no transfer either.
     assert "transfer" not in kinds

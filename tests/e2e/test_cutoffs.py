@@ -1,5 +1,6 @@
-"""Cut-offs through the real server: a caller who pauses in mid-sentence longer than the
-hangover is joined, not answered twice (docs/turn-taking.md "Cut-offs")."""
+"""Cut-offs through the real server: a caller who pauses in mid-sentence is waited for when
+what they said so far sounds unfinished, and joined when the pause outlasted even that;
+never answered twice (docs/turn-taking.md "When a turn ends", "Cut-offs")."""
 
 from __future__ import annotations
 
@@ -44,8 +45,10 @@ def _rows(db: Path, sql: str) -> list[tuple]:
 def test_a_pause_in_mid_sentence_is_one_turn(server, pause_ms):
     # "In the ... afternoon, if possible.": cut after "In the", the first part is not an
     # answer (the flow would say it did not understand) and the rest would fall on that
-    # re-prompt. The server's hangover is 400 ms: a 700 ms pause cuts the turn, 150 ms
-    # does not, 450 ms is either (the VAD's tail decides), and every case is one answer.
+    # re-prompt. The server's hangover is 400 ms, 900 ms when the pause's transcript ends
+    # on a word like "the": 150 ms never ends the turn; 450 and 700 ms do not when Whisper
+    # heard "the" (on another CPU it may hear "in that.", and the cut is joined). One
+    # answer always.
     first, rest = _voiced(piper_8k("In the")), _voiced(piper_8k("afternoon, if possible."))
     sentence = np.concatenate([first, np.zeros(8 * pause_ms, np.int16), rest])
     script = [WaitQuiet(0.6, timeout=30), Silence(0.3), Speech(sentence, "caller"),
@@ -70,7 +73,10 @@ def test_a_pause_in_mid_sentence_is_one_turn(server, pause_ms):
     assert says[-1] == "The afternoon it is. Goodbye." and says.count(says[-1]) == 1, says
     assert len(result.of("break")) >= len(says) - 1, (says, len(result.of("break")))
     joined = events("turn_joined")
-    if pause_ms == 700:
-        assert len(joined) == 1, "the hangover cut the turn: the continuation joined it"
+    heard_parts = events("utterance")
     if pause_ms == 150:
         assert not joined, "a short pause does not end a turn at all"
+    else:  # waited for (one utterance) or cut and joined, never two answers
+        assert len(joined) == 1 or len(heard_parts) == 1, (joined, heard_parts)
+    if not joined:
+        assert heard_parts[-1]["ended"] == "finished", heard_parts

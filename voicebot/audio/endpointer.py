@@ -44,6 +44,11 @@ class SpeechEnded:
     speech_ms: int  # frames classified as speech, in ms (to tell an "mhm" from a sentence)
     forced: bool = False  # cut at max_utterance_s rather than by silence
     joined: bool = False  # continues a turn that ended within the join window
+    # What ended it (docs/turn-taking.md "When a turn ends"): "silence" (the fixed
+    # hangover), "finished" (its transcript looked finished), "unfinished" (it looked
+    # unfinished and the longer silence passed), "no_transcript" (the longer silence
+    # passed before the transcript came), "forced" (max_utterance_s).
+    reason: str = "silence"
 
 
 EndpointEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechEnded
@@ -57,6 +62,15 @@ class _Ended:
     onset: float
     last_speech: float
     speech_frames: int
+
+
+class _Verdict(Enum):
+    """What the speculative transcript of the current pause says about the turn."""
+
+    NONE = 0  # no pause yet, or the endpointer does not wait for transcripts
+    PENDING = 1  # the pause's transcript is being made
+    FINISHED = 2
+    UNFINISHED = 3
 
 
 class _State(Enum):
@@ -76,9 +90,17 @@ class Endpointer:
         speculative_after_ms: int | None = 150,
         onset_gap_frames: int = 1,
         join_window_ms: int | None = None,
+        unfinished_hangover_ms: int | None = None,
     ) -> None:
         self.min_speech_frames = max(1, min_speech_ms // FRAME_MS)
         self.hangover_frames = max(1, hangover_ms // FRAME_MS)
+        # With speculation and this set, the end of a turn waits for the pause's transcript
+        # (`decide`): one that looks finished ends after `hangover_ms`, one that looks
+        # unfinished (or has not come) after this. None: `hangover_ms` ends every turn.
+        self.unfinished_frames = (
+            None if unfinished_hangover_ms is None or speculative_after_ms is None
+            else max(self.hangover_frames, unfinished_hangover_ms // FRAME_MS)
+        )
         self.preroll_frames = preroll_ms // FRAME_MS
         self.max_frames = int(max_utterance_s * 1000 / FRAME_MS)
         self.pause_frames = (
@@ -103,6 +125,7 @@ class Endpointer:
         self._speech_frames = 0
         self._last_speech = 0.0
         self._paused = False
+        self._verdict = _Verdict.NONE
         self._ended: _Ended | None = None
         self._since_end: list[np.ndarray] = []  # frames since the last turn ended
         self._joining = False
@@ -111,6 +134,22 @@ class Endpointer:
         """The last turn is final (the bot acted on it): later speech is a new turn."""
         self._ended = None
         self._since_end = []
+
+    def decide(self, unfinished: bool | None) -> list[EndpointEvent]:
+        """The transcript of the current pause has come: does the caller sound finished?
+        (None: no transcript will come for this pause; the hangover alone ends the turn.)
+
+        Returns the turn's end when the silence so far is enough for that verdict (a
+        finished-looking transcript that came after the hangover); else the next frames
+        decide.
+        The caller of this method must only pass the verdict on the current pause.
+        """
+        if self._state is not _State.SPEECH or self._verdict is not _Verdict.PENDING:
+            return []
+        self._verdict = (_Verdict.NONE if unfinished is None
+                         else _Verdict.UNFINISHED if unfinished else _Verdict.FINISHED)
+        reason = self._ends_turn()
+        return [] if reason is None else [self._end(forced=False, reason=reason)]
 
     @property
     def in_speech(self) -> bool:
@@ -172,6 +211,7 @@ class Endpointer:
             self._state = _State.SPEECH
             self._silence = 0
             self._paused = False
+            self._verdict = _Verdict.NONE
             ended = self._ended
             self._joining = (
                 ended is not None and self._onset - ended.last_speech <= self.join_window_s
@@ -194,25 +234,41 @@ class Endpointer:
             self._silence = 0
             if self._paused:
                 self._paused = False
+                self._verdict = _Verdict.NONE
                 events.append(SpeechResumed())
         else:
             self._silence += 1
             if self.pause_frames is not None and self._silence == self.pause_frames:
                 self._paused = True
+                if self.unfinished_frames is not None:
+                    self._verdict = _Verdict.PENDING
                 events.append(SpeechPaused(self._audio(), self._last_speech))
-            if self._silence >= self.hangover_frames:
-                events.append(self._end(forced=False))
+            reason = self._ends_turn()
+            if reason is not None:
+                events.append(self._end(forced=False, reason=reason))
                 return events
         if len(self._frames) >= self.max_frames:
             events.append(self._end(forced=True))
         return events
+
+    def _ends_turn(self) -> str | None:
+        """Why the silence so far ends the turn, or None if it does not (yet)."""
+        if self._silence < self.hangover_frames:
+            return None
+        if self.unfinished_frames is None or self._verdict is _Verdict.NONE:
+            return "silence"
+        if self._verdict is _Verdict.FINISHED:
+            return "finished"
+        if self._silence < self.unfinished_frames:
+            return None
+        return "unfinished" if self._verdict is _Verdict.UNFINISHED else "no_transcript"
 
     def _audio(self) -> np.ndarray:
         # Cut at the pause point so a speculative run and the final one see the same audio.
         keep = len(self._frames) - max(0, self._silence - (self.pause_frames or 0))
         return np.concatenate(self._frames[:keep]) if keep else np.zeros(0, np.int16)
 
-    def _end(self, *, forced: bool) -> SpeechEnded:
+    def _end(self, *, forced: bool, reason: str = "forced") -> SpeechEnded:
         event = SpeechEnded(
             audio=self._audio(),
             onset=self._onset,
@@ -220,6 +276,7 @@ class Endpointer:
             speech_ms=self._speech_frames * FRAME_MS,
             forced=forced,
             joined=self._joining,
+            reason=reason,
         )
         if self.join_window_s > 0 and not forced:
             self._ended = _Ended(self._frames, self._onset, self._last_speech,
@@ -231,4 +288,5 @@ class Endpointer:
         self._speech_frames = 0
         self._silence = 0
         self._paused = False
+        self._verdict = _Verdict.NONE
         return event

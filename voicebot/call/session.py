@@ -20,6 +20,7 @@ import numpy as np
 
 from voicebot.audio.endpointer import (
     Endpointer,
+    EndpointEvent,
     SpeechEnded,
     SpeechPaused,
     SpeechResumed,
@@ -34,6 +35,7 @@ from voicebot.call.brain_items import (
     PressedKey,
     WebhookArrived,
 )
+from voicebot.call.end_of_turn import looks_unfinished
 from voicebot.call.joining import OpenTurn
 from voicebot.call.outbox import Outbox
 from voicebot.call.prompt import Prompt
@@ -77,6 +79,11 @@ class CallSession(TurnTaking):
                 cfg.listen.speculative_after_ms if cfg.listen.speculative else None
             ),
             join_window_ms=cfg.listen.join_window_ms,
+            # The pause's speculative transcript decides how much silence ends the turn.
+            unfinished_hangover_ms=(
+                cfg.listen.unfinished_hangover_ms
+                if cfg.listen.end_of_turn == "transcript" else None
+            ),
         )
         self._open_turn: OpenTurn | None = None  # the last turn, while it may be joined
         self.gate = EnergyGate(cfg.listen.energy_gate_db)
@@ -163,7 +170,12 @@ class CallSession(TurnTaking):
         is_speech = self.gate(frame.pcm, prob >= 0.5)
         if is_speech and self.speaker.speaking and self.s.config.barge_in.echo_guard:
             is_speech = not self._is_echo(frame.pcm)
-        for event in self.endpointer.push(frame, is_speech):
+        self._on_endpoint(self.endpointer.push(frame, is_speech))
+        if self.speaker.speaking and self.endpointer.in_speech:
+            self._maybe_barge_in()
+
+    def _on_endpoint(self, events: list[EndpointEvent]) -> None:
+        for event in events:
             if isinstance(event, SpeechStarted):
                 self._cancel_no_input()
                 if event.joins:
@@ -176,8 +188,6 @@ class CallSession(TurnTaking):
                 self._discard_speculation("resumed")
             elif isinstance(event, SpeechEnded):
                 self._utterance(event)
-        if self.speaker.speaking and self.endpointer.in_speech:
-            self._maybe_barge_in()
 
     def on_dtmf(self, digit: str) -> None:
         if self.ended:
@@ -257,8 +267,21 @@ class CallSession(TurnTaking):
         self._discard_speculation("superseded")
         if not self.s.may_speculate():  # STT busy: a guess would delay others' replies
             self.s.metrics.inc("voicebot_speculative_total", outcome="skipped")
+            # No transcript is coming for this pause: the hangover alone ends the turn.
+            self._on_endpoint(self.endpointer.decide(None))
             return
-        self._spec = (audio.size, self._transcribe(audio, speculative=True))
+        stt = self._transcribe(audio, speculative=True)
+        self._spec = (audio.size, stt)
+        stt.add_done_callback(self._speculated)
+
+    def _speculated(self, stt: asyncio.Future[Transcript]) -> None:
+        """The pause's transcript came: the endpointer decides whether the turn is over."""
+        if self.ended or self._spec is None or self._spec[1] is not stt or stt.cancelled():
+            return  # the caller went on (or the turn ended) before it came
+        # A failed run says nothing about the caller: the hangover ends the turn, and
+        # the turn's STT error is reported when the brain awaits it.
+        unfinished = stt.exception() is None and looks_unfinished(stt.result().text)
+        self._on_endpoint(self.endpointer.decide(unfinished))
 
     def _discard_speculation(self, outcome: str) -> None:
         if self._spec is not None:
@@ -292,8 +315,10 @@ class CallSession(TurnTaking):
             stt.cancel()
             self.endpointer.close_join()
             return
-        # The caller's last sample was heard `hangover` before the endpointer said so.
-        speech_end = ended_at - (self.s.config.listen.hangover_ms / 1000)
+        # The caller's last sample was heard this much media time before the turn ended
+        # (the hangover, or longer when the transcript looked unfinished or came late).
+        speech_end = ended_at - max(0.0, self.media_s - event.last_speech)
+        self.s.metrics.inc("voicebot_turn_ends_total", reason=event.reason)
         self._open_turn = OpenTurn()
         self._enqueue(HeardUtterance(event, stt, speech_end, self._open_turn))
 

@@ -155,7 +155,7 @@ class TurnTaking(ABC):
         text = transcript.text.strip()
         self._spawn(self._record("add_event", "utterance", {
             "onset_s": round(utt.onset, 2), "end_s": round(utt.last_speech, 2), "text": text,
-            "confidence": transcript.confidence}))
+            "confidence": transcript.confidence, "ended": utt.reason}))
         turn.transcript = text
         t1 = time.monotonic()
         try:
