@@ -10,10 +10,10 @@ from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
 from voicebot.plugins.stt_whisper import (
     WhisperOptions,
     WhisperSTT,
-    _repeats,
     hint_prompt,
     shared_model,
 )
+from voicebot.plugins.whisper_backends import repeats
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +109,9 @@ def test_one_word_turns_do_not_loop(stt: WhisperSTT, asterisk_prompt, prompt, wo
 
 
 def test_repeat_detector() -> None:
-    assert _repeats("no no no no") and _repeats("Twenty th twenty th twenty th.")
-    assert not _repeats("Press 1 to mute, press 2 to lock.") and not _repeats("one two one two")
+    assert repeats("no no no no") and repeats("Twenty th twenty th twenty th.")
+    assert not repeats("Press 1 to mute, press 2 to lock.") and not repeats("one two one two")
     # The short window's test: any back-to-back repeat sends the turn to the full window.
-    assert _repeats("Transfer. Transfer.", times=2) and _repeats("one two one two", times=2)
-    assert not _repeats("Press 1 to mute, press 2 to lock.", times=2)
-    assert not _repeats("Transfer.", times=2)
+    assert repeats("Transfer. Transfer.", times=2) and repeats("one two one two", times=2)
+    assert not repeats("Press 1 to mute, press 2 to lock.", times=2)
+    assert not repeats("Transfer.", times=2)
