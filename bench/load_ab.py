@@ -18,7 +18,6 @@ docs/benchmarks.md from the newest such file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import percentile
-from bench.result_section import ROOT, machine, render_section, write_result
+from bench.result_section import ROOT, bench_main, machine, render_section
 
 COMMAND = ["--levels", "8", "--turns", "4", "--fresh", "--tts", "piper"]
 VARIANTS = {
@@ -121,23 +120,16 @@ def render() -> None:
                    "python -m bench.load_ab --json", ["{table}"])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--render", action="store_true")
-    args = parser.parse_args()
-    if args.render and not args.json:
-        render()
-        return
-    result = measure(args.rounds)
+def _show(result: dict[str, Any]) -> None:
     for name, s in result["summary"].items():
         print(f"{name}: {json.dumps(s)}")
-    if args.json:
-        out = write_result(result, "load-ab")
-        print(f"wrote {out.relative_to(ROOT)}")
-        if args.render:
-            render()
+
+
+def main() -> None:
+    bench_main(
+        __doc__ or "", "load-ab",
+        lambda parser: parser.add_argument("--rounds", type=int, default=3),
+        lambda args: measure(args.rounds), _show, render)
 
 
 if __name__ == "__main__":

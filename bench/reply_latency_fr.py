@@ -15,7 +15,6 @@ section of docs/benchmarks.md (between its markers) from the newest such file.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import load_utterances, percentile
-from bench.result_section import ROOT, machine, render_section, write_result
+from bench.result_section import ROOT, bench_main, machine, render_section
 from bench.stt_accuracy_fr import SOUNDS, TRANSCRIPTS
 from voicebot.simulator import Silence, Speech, WaitQuiet, simulate
 from voicebot.testing.server import running_server
@@ -69,21 +68,12 @@ def render() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--utterances", type=int, default=16)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--render", action="store_true")
-    args = parser.parse_args()
-    if args.render and not args.json:
-        render()
-        return
-    result = measure(args.utterances)
-    print(json.dumps(result, indent=2))
-    if args.json:
-        out = write_result(result, "reply-fr")
-        print(f"wrote {out.relative_to(ROOT)}")
-        if args.render:
-            render()
+    bench_main(
+        __doc__ or "", "reply-fr",
+        lambda parser: parser.add_argument("--utterances", type=int, default=16),
+        lambda args: measure(args.utterances),
+        lambda result: print(json.dumps(result, indent=2)),
+        render)
 
 
 if __name__ == "__main__":

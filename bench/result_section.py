@@ -3,10 +3,12 @@ regenerated from the newest such file: the figures in the docs cannot drift from
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,30 @@ def render_section(prefix: str, name: str, title: str, command: str,
     else:
         doc += f"\n## {title}\n\n{section}\n"
     DOC.write_text(doc)
+
+
+def bench_main(doc: str, prefix: str,
+               arguments: Callable[[argparse.ArgumentParser], None],
+               measure: Callable[[argparse.Namespace], dict[str, Any]],
+               show: Callable[[dict[str, Any]], None],
+               render: Callable[[], None]) -> None:
+    """The command line of a bench whose figures go to a result file: measure and show;
+    `--json` writes docs/benchmarks/{prefix}-DATE.json; `--render` alone regenerates its
+    section of docs/benchmarks.md from the newest file, with `--json` after writing it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    arguments(parser)
+    parser.add_argument("--json", action="store_true",
+                        help=f"write docs/benchmarks/{prefix}-DATE.json")
+    parser.add_argument("--render", action="store_true",
+                        help="regenerate the docs/benchmarks.md section from the newest file")
+    args = parser.parse_args()
+    if args.render and not args.json:
+        render()
+        return
+    result = measure(args)
+    show(result)
+    if args.json:
+        out = write_result(result, prefix)
+        print(f"wrote {out.relative_to(ROOT)}")
+        if args.render:
+            render()

@@ -29,7 +29,7 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from bench.result_section import ROOT, machine, render_section, write_result
+from bench.result_section import bench_main, machine, render_section
 from bench.stt_accuracy import phone_line
 from voicebot.nlu.french import NUMBER_WORDS, find_digits, words
 from voicebot.plugins.registry import PluginRegistry
@@ -118,26 +118,21 @@ def render() -> None:
                    "python -m bench.stt_accuracy_fr --json", TABLE)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--hints", action="store_true", help="no state hints exist for "
                         "these prompts; kept for parity with stt_accuracy (prompt = none)")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--render", action="store_true")
-    args = parser.parse_args()
-    if args.render and not args.json:
-        render()
-        return
-    result = measure(args.limit, args.hints)
+
+
+def _show(result: dict[str, Any]) -> None:
     print(json.dumps({k: v for k, v in result.items() if k != "worst"}, indent=2))
     for item in result["worst"]:
         print(f"  {item['name']}: {item['reference']!r} -> {item['heard']!r}")
-    if args.json:
-        out = write_result(result, "stt-fr")
-        print(f"wrote {out.relative_to(ROOT)}")
-        if args.render:
-            render()
+
+
+def main() -> None:
+    bench_main(__doc__ or "", "stt-fr", _arguments,
+               lambda args: measure(args.limit, args.hints), _show, render)
 
 
 if __name__ == "__main__":
