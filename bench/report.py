@@ -203,8 +203,9 @@ def readme_sentence(runs: Runs) -> str:
     newest = runs[-1][1]
     return (
         f"Measured against a stock pipecat {newest['competitor']['version']} bot on the "
-        f"same simulated calls, both bots in one run, on a shared 2-core machine under "
-        f"load (1-minute load average {' and '.join(map(str, loads))} at the start of "
+        f"same simulated calls, both bots in one run, on a 2-core machine "
+        f"{'under load ' if max(loads) > 2 else ''}"
+        f"(1-minute load average {' and '.join(map(str, loads))} at the start of "
         f"the runs), with the offline Whisper tiny.en model and the Piper joe voice: "
         f"voicebot answers a reply it synthesises while the caller waits "
         f"in {p('reply_fresh', 'voicebot')} p50 / {p('reply_fresh', 'voicebot', 'p95_ms')} "
