@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -113,3 +114,16 @@ async def until(cond: Any, timeout: float = 10.0) -> bool:
             return True
         await asyncio.sleep(0.02)
     return bool(cond())
+
+def occupy_thread(scheduler: Executor) -> threading.Event:
+    """Occupy one of the scheduler's threads (another call's work) until the returned
+    event is set: what runs next is then the scheduler's choice, not a race."""
+    release, running = threading.Event(), threading.Event()
+
+    def block() -> None:
+        running.set()
+        release.wait(10)
+
+    scheduler.submit(block)
+    assert running.wait(10)
+    return release

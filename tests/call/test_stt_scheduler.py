@@ -7,12 +7,11 @@ with both cores busy)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.call.harness import Call, ScriptedSTT, make_services, recording_16k, until
+from tests.call.harness import Call, ScriptedSTT, make_services, occupy_thread, recording_16k, until
 from voicebot.call.stt_scheduler import STTScheduler
 from voicebot.call.tts_scheduler import TTSScheduler
 
@@ -27,25 +26,11 @@ class Clock:
         return self.now
 
 
-def _hold(scheduler: STTScheduler) -> threading.Event:
-    """Occupy one of the scheduler's threads (another call's transcription) until the
-    returned event is set."""
-    release, running = threading.Event(), threading.Event()
-
-    def block() -> None:
-        running.set()
-        release.wait(10)
-
-    scheduler.submit(block)
-    assert running.wait(10)
-    return release
-
-
 def test_a_final_transcription_outranks_a_waiting_guess():
     clock = Clock()
     scheduler = STTScheduler(workers=1, speculative_lead_s=0.2, clock=clock)
     ran: list[str] = []
-    release = _hold(scheduler)
+    release = occupy_thread(scheduler)
     guess = scheduler.submit_speculative(ran.append, "B: guess, filed first")
     final = scheduler.submit(ran.append, "A: final")
     nlu = scheduler.submit(ran.append, "A: nlu")  # urgent too, after A's final
@@ -62,7 +47,7 @@ def test_a_guess_whose_turn_has_ended_is_not_overtaken_by_later_turns():
     clock = Clock()
     scheduler = STTScheduler(workers=1, speculative_lead_s=0.2, clock=clock)
     ran: list[str] = []
-    release = _hold(scheduler)
+    release = occupy_thread(scheduler)
     guess = scheduler.submit_speculative(ran.append, "B")
     clock.now = 100.5
     final = scheduler.submit(ran.append, "A")
@@ -77,7 +62,7 @@ def test_a_guess_that_became_its_turns_transcript_is_due_now():
     clock = Clock()
     scheduler = STTScheduler(workers=1, speculative_lead_s=5.0, clock=clock)
     ran: list[str] = []
-    release = _hold(scheduler)
+    release = occupy_thread(scheduler)
     other = scheduler.submit_speculative(ran.append, "B: guess, turn not ended")
     clock.now = 100.1
     mine = scheduler.submit_speculative(ran.append, "A: guess, turn ended")
@@ -92,7 +77,7 @@ def test_a_guess_that_became_its_turns_transcript_is_due_now():
 def test_a_guess_whose_caller_resumed_is_dropped_before_it_starts():
     scheduler = STTScheduler(workers=1, clock=Clock())
     ran: list[str] = []
-    release = _hold(scheduler)
+    release = occupy_thread(scheduler)
     guess = scheduler.submit_speculative(ran.append, "guess")
     assert scheduler.busy() == 2
     assert guess.cancel()  # the session cancels it when the caller speaks again
@@ -106,15 +91,15 @@ def test_a_guess_whose_caller_resumed_is_dropped_before_it_starts():
 
 def test_guesses_can_be_kept_to_free_threads():
     always = STTScheduler(workers=1, clock=Clock())
-    release = _hold(always)
+    release = occupy_thread(always)
     assert always.may_speculate(), "by default every guess is filed, behind due finals"
     release.set()
     always.shutdown()
     scheduler = STTScheduler(workers=2, idle_workers=1, clock=Clock())
     assert scheduler.may_speculate()
-    first = _hold(scheduler)
+    first = occupy_thread(scheduler)
     assert scheduler.may_speculate(), "one thread is still free"
-    second = _hold(scheduler)
+    second = occupy_thread(scheduler)
     assert not scheduler.may_speculate(), "both threads busy: a guess would delay a final"
     first.set()
     second.set()
@@ -124,7 +109,7 @@ def test_guesses_can_be_kept_to_free_threads():
     scheduler.shutdown()
 
     strict = STTScheduler(workers=2, idle_workers=2, clock=Clock())
-    release = _hold(strict)
+    release = occupy_thread(strict)
     assert not strict.may_speculate(), "idle_workers=2: guesses only on an idle server"
     release.set()
     strict.shutdown()
@@ -158,7 +143,7 @@ def _two_calls(scheduler: STTScheduler) -> tuple[list[int], float, int]:
                                                     "hangover_ms": 600})
         services.stt_executor = scheduler
         services.tts_executor = TTSScheduler(workers=1)  # speech has threads of its own
-        release = await asyncio.to_thread(_hold, scheduler)
+        release = await asyncio.to_thread(occupy_thread, scheduler)
         async with Call(services) as a, Call(services) as b:
             await b.silence(0.5)
             await b.feed(other)

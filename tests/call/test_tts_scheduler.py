@@ -4,12 +4,12 @@ piece; the flow's fixed prompts are synthesised at start-up."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.call.harness import occupy_thread
 from voicebot.audio.sentences import reply_pieces
 from voicebot.call.prompt_cache import prompt_pieces, static_prompts, synthesise_prompts
 from voicebot.call.tts_scheduler import TTSScheduler
@@ -21,23 +21,10 @@ from voicebot.plugins.tts_cache import CachedTTS
 ROOT = Path(__file__).parents[2]
 
 
-def _blocked(scheduler: TTSScheduler) -> threading.Event:
-    """Occupy the scheduler's one thread until the returned event is set."""
-    release, running = threading.Event(), threading.Event()
-
-    def block() -> None:
-        running.set()
-        release.wait(10)
-
-    scheduler.submit(block)
-    assert running.wait(10)
-    return release
-
-
 def test_the_earliest_deadline_runs_first_and_a_cancelled_job_never_runs():
     scheduler = TTSScheduler(workers=1)
     ran: list[str] = []
-    release = _blocked(scheduler)
+    release = occupy_thread(scheduler)
     # Call A's second sentence (needed in 2 s, when its first runs out) was filed before
     # call B's first words (needed now): B's go first.
     later = scheduler.submit_by(102.0, ran.append, "A: second sentence")
