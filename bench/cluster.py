@@ -47,6 +47,7 @@ import redis
 
 from bench.concurrent_calls import Corpus, caller_script, reply_latencies
 from bench.corpus import percentile
+from bench.result_section import cpu_model
 from bench.server_stats import fetch_metrics, metric, proc_sample
 from voicebot.simulator import SimResult, simulate
 from voicebot.testing.datastores import REDIS_URL, postgres_schema, redis_prefix
@@ -323,10 +324,7 @@ def latency_split(calls: list[Call], turns: int, kill_mono: float) -> tuple[list
 
 
 def machine() -> dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip()
-                  for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "?")
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version()}
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 # -- main ----------------------------------------------------------------------------

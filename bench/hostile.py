@@ -37,6 +37,7 @@ from typing import Any
 import jwt
 import websockets
 
+from bench.result_section import cpu_model
 from bench.server_stats import fetch_metrics, metric
 from voicebot.logs import UNSAFE_CHARS
 from voicebot.simulator import WaitFor, simulate
@@ -504,10 +505,7 @@ def attack_nested_and_replayed(srv: dict[str, Any]) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "?")
-    return {"cpu": model, "cpus": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "ulimit_n": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
             "loadavg": [round(x, 2) for x in os.getloadavg()]}
 

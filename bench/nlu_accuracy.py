@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-import itertools
 import json
 import os
 import platform
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.nlu_data import Case, FlowStates, domain_cases, example_flow_cases  # noqa: E402
 from bench.nlu_report import GOALS, write_docs  # noqa: E402
+from bench.nlu_tune import tune  # noqa: E402
 from voicebot.plugins.registry import PluginRegistry  # noqa: E402
 
 RESULT = ROOT / "docs" / "benchmarks" / "nlu" / "accuracy.json"
@@ -168,48 +168,6 @@ def run_isolated(name: str, split: str, llm_url: str | None) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def tune(name: str) -> None:
-    """Grid-search threshold and margin on the dev split only; print the best few."""
-    cases = [c for c in domain_cases() if c.split == "dev"]
-    states = FlowStates()
-    plugin = build(name, None)
-    plugin.load()
-    memo: dict[str, Any] = {}
-    embed = plugin.embed
-
-    def cached(texts: list[str]) -> Any:  # each utterance is embedded once for the grid
-        key = "\n".join(texts)
-        if key not in memo:
-            memo[key] = embed(texts)
-        return memo[key]
-
-    plugin.embed = cached
-    base = plugin.threshold
-    scored = []
-    grid_t = [round(base + d / 200, 3) for d in range(-8, 9)]
-    grid_m = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5]  # probability leads
-    grid_s = [0.0, 0.03, 0.06, 0.1]
-    for threshold, margin, slot_margin in itertools.product(grid_t, grid_m, grid_s):
-        plugin.threshold, plugin.margin, plugin.slot_margin = threshold, margin, slot_margin
-        m = metrics(asyncio.run(parse_all(plugin, cases, states)))
-        # A wrong intent is a miss in accuracy and costs the caller twice more than a
-        # re-prompt does (a transfer to the wrong desk, then the way back).
-        value = m["accuracy"] - 2 * m["wrong_intent"]
-        scored.append((value, threshold, margin, slot_margin, m))
-    scored.sort(key=lambda s: -s[0])
-    print(f"{name}: best on dev ({len(cases)} utterances) by accuracy - 2 x wrong-intent rate")
-    examples = example_flow_cases()
-    for value, threshold, margin, slot_margin, m in scored[:8]:
-        # The example flows (thin, by the flows' author; not held out) beside each: a
-        # setting that only suits the bench's ten-example flows shows here.
-        plugin.threshold, plugin.margin, plugin.slot_margin = threshold, margin, slot_margin
-        e = metrics(asyncio.run(parse_all(plugin, examples, states)))
-        print(f"  threshold {threshold:.3f} margin {margin:.3f} slot_margin {slot_margin:.2f}: "
-              f"acc {m['accuracy']:.1%} wrong {m['wrong_intent']:.1%} "
-              f"oos {m['oos_recall']:.1%}  ({value:.3f}); example flows acc "
-              f"{e['accuracy']:.1%} wrong {e['wrong_intent']:.1%} oos {e['oos_recall']:.1%}")
-
-
 def examples_per_intent(cases: list[Case], drafts: bool = False) -> float:
     """Mean examples per intent over the bench's flows: how much each flow says."""
     states = FlowStates(drafts)
@@ -269,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(args.worker, args.split, args.llm_url)))
         return 0
     if args.tune:
-        tune(args.tune)
+        tune(args.tune, build, parse_all, metrics)
         return 0
     names = [n for n in args.nlus.split(",") if n] + (["llm"] if args.llm_url else [])
     cases = domain_cases()

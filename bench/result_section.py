@@ -17,11 +17,19 @@ RESULTS = ROOT / "docs" / "benchmarks"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), or what platform knows when there is none."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    return next((line.split(":", 1)[1].strip() for line in lines
+                 if line.startswith("model name")), platform.processor() or "?")
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on, load included (the machine may be shared)."""
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = cpu_model()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "load_avg": os.getloadavg(),

@@ -9,7 +9,7 @@ import pytest
 
 from voicebot.flow.engine import CallState, FlowEngine
 from voicebot.flow.loader import load_flow
-from voicebot.plugins.nlu_embeddings import EmbeddingsNLU
+from voicebot.plugins.nlu_embeddings import EmbeddingsNLU, off_topic_sentences
 from voicebot.types import Expectation, IntentSpec, SlotSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +145,37 @@ def test_prepare_embeds_every_state_at_start_up_so_a_turn_embeds_only_the_uttera
     menu = engine.expectation(CallState(state="menu"))
     result = plugin.parse(" Where's my pizza got to?", menu)
     assert seen == [["where is my pizza got to"]] and result.intent == "status"
+
+
+WEATHER_LINE = Expectation(intents=[
+    IntentSpec("forecast", ["what's the weather forecast", "will it rain today",
+                            "is it going to be sunny tomorrow", "how cold will it be tonight"],
+               description="the caller asks about the weather"),
+    IntentSpec("agent", ["I want to talk to an agent", "a real person"]),
+])
+SHOP = Expectation(intents=[
+    IntentSpec("hours", ["when are you open", "what time do you close",
+                         "are you open on sundays"]),
+    IntentSpec("agent", ["I want to talk to an agent", "a real person"]),
+])
+
+
+def test_the_weather_is_off_topic_unless_the_flow_handles_the_weather(
+    nlu: EmbeddingsNLU,
+) -> None:
+    # The bundled off-topic sentences are the contrast for a shop; a line that does the
+    # weather drops that whole topic, so its callers are not turned away.
+    shop, weather = nlu.state_model(SHOP), nlu.state_model(WEATHER_LINE)
+    assert shop is not None and weather is not None
+    assert len(weather.off_topic) < len(shop.off_topic) == len(off_topic_sentences())
+    assert nlu.parse(" Will it snow on Saturday?", SHOP).intent is None
+    assert nlu.parse(" Will it snow on Saturday?", WEATHER_LINE).intent == "forecast"
+
+
+def test_every_off_topic_file_names_its_topics_and_has_no_empty_topic() -> None:
+    found = off_topic_sentences()
+    topics = [topic for topic, _ in found]
+    assert len(found) >= 50 and all(topics)
+    assert {"weather and seasons", "jobs"} <= set(topics)
+    plugin = EmbeddingsNLU(EmbeddingsNLU.Options(off_topic=False))
+    assert plugin._off_topic_texts() == []

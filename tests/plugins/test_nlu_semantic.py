@@ -72,3 +72,43 @@ def test_confidence_is_a_half_at_the_threshold_and_one_at_identity() -> None:
     assert confidence(0.84, 0.84) == 0.5
     assert confidence(1.0, 0.84) == 1.0
     assert 0.5 < confidence(0.9, 0.84) < 1.0
+
+
+# An off-topic sentence on its own axis (3), and one right on top of "book".
+OFF_TOPIC = np.stack([unit(5, 0, 0, 2), unit(5, 0.9, 0, 0)])
+
+
+def test_nearer_to_an_off_topic_sentence_than_to_any_phrase_is_no_match() -> None:
+    model = fit(PHRASES, OWNERS, OFF_TOPIC, keep_below=0.99)
+    said = unit(5, 0.6, 0, 1.7)  # above the threshold for "book", nearer still to axis 3
+    d = decide(said, model, threshold=0.8, margin=0.0)
+    assert d.nearest == "book" and d.similarity >= 0.8
+    assert d.intent is None and d.off_topic > d.similarity
+    # The same utterance against the same phrases without the contrast: "book".
+    assert decide(said, MODEL, threshold=0.8, margin=0.0).intent == "book"
+    # A negative off-topic margin lets the intent win when the off-topic sentence is
+    # only a little nearer.
+    assert decide(said, model, 0.8, 0.0, off_topic_margin=-0.5).intent == "book"
+
+
+def test_an_off_topic_sentence_near_a_phrase_of_the_state_is_dropped() -> None:
+    model = fit(PHRASES, OWNERS, OFF_TOPIC, keep_below=0.99)
+    assert len(model.off_topic) == 1  # the one on top of "book" is the flow's topic
+    d = decide(unit(5, 0.9, 0.05, 0), model, threshold=0.9, margin=0.2)
+    assert d.intent == "book" and d.off_topic < d.similarity
+    assert fit(PHRASES, OWNERS, OFF_TOPIC, keep_below=0.0).off_topic.shape == (0, 4)
+    assert MODEL.off_topic_similarity(unit(1, 0, 0, 0)) == -1.0
+
+
+def test_off_topic_vectors_must_match_the_phrases() -> None:
+    with pytest.raises(ValueError, match="3 dimensions, phrases 4"):
+        fit(PHRASES, OWNERS, np.ones((1, 3)) / np.sqrt(3))
+
+
+def test_a_topic_near_the_state_goes_whole() -> None:
+    # "b" has one sentence on top of "book" and one far away: the far one goes too.
+    off = np.stack([unit(5, 0, 0, 2), unit(5, 0.9, 0, 0), unit(1, 0, 0, 5)])
+    model = fit(PHRASES, OWNERS, off, keep_below=0.99, topics=["a", "b", "b"])
+    assert len(model.off_topic) == 1 and np.array_equal(model.off_topic[0], off[0])
+    with pytest.raises(ValueError, match="3 off-topic vectors for 2 topics"):
+        fit(PHRASES, OWNERS, off, topics=["a", "b"])

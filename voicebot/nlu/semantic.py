@@ -3,8 +3,15 @@
 Two questions, two measures:
 
 - *Is it about anything this state offers?* The best intent's nearest phrase (example or
-  description) must reach `threshold` in cosine similarity. "What's the weather in
-  Paris" is far from every clinic example.
+  description) must reach `threshold` in cosine similarity, and it must be nearer than
+  the nearest *off-topic* sentence (weather, small talk, homework: sentences no business
+  line is for, voicebot/nlu/data/off_topic_*.txt) by `off_topic_margin`. An encoder
+  finds every sentence said on a phone line a little like every other, so a threshold
+  alone lets "is it going to rain" through where it finds a clinic's "are you open
+  today" near enough; the off-topic sentences are the contrast that says it is nearer to
+  something else. Per state, a topic one of whose sentences comes near one of the
+  state's own phrases (`keep_below`) is dropped first: a flow that does handle the
+  weather keeps its callers.
 - *Which intent?* Sentence encoders place every sentence of one business close together
   (e5's similarities sit in a narrow band near 0.8), so the nearest phrase barely
   separates "cancel my appointment" from "book an appointment". Per state, once, a small
@@ -20,7 +27,8 @@ dev split than the nearest phrase did, and as many right ones. It is fitted by p
 gradient descent for a fixed number of steps in float64: deterministic, a few
 milliseconds per state, no dependency beyond numpy.
 
-Threshold and margin are calibrated per encoder on the dev split of bench/nlu_accuracy.py.
+Threshold, margins and `keep_below` are calibrated per encoder on the dev split of
+bench/nlu_accuracy.py.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ class Decision:
     nearest: str | None  # the intent that came out on top, matched or not
     similarity: float  # its raw cosine similarity (best phrase)
     margin: float  # its probability's lead over the runner-up's (1.0 when alone)
+    off_topic: float = -1.0  # similarity of the nearest off-topic sentence (-1: none kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,13 @@ class StateModel:
     mean: np.ndarray  # what the phrases share
     weights: np.ndarray  # (dimensions, intents)
     bias: np.ndarray  # (intents,)
+    off_topic: np.ndarray  # unit rows: the off-topic sentences this state keeps
+
+    def off_topic_similarity(self, utterance: np.ndarray) -> float:
+        """Cosine similarity of the nearest kept off-topic sentence; -1.0 when none."""
+        if not len(self.off_topic):
+            return -1.0
+        return float((self.off_topic @ utterance).max())
 
     def probabilities(self, utterance: np.ndarray) -> np.ndarray:
         """P(intent | utterance) over `names`, for a unit utterance vector."""
@@ -85,10 +101,16 @@ def _best_per_intent(values: np.ndarray, owners: Sequence[str]) -> dict[str, flo
     return best
 
 
-def fit(phrases: np.ndarray, owners: Sequence[str]) -> StateModel:
-    """Fit the state's classifier on its phrase vectors (unit rows, one owner each)."""
+def fit(phrases: np.ndarray, owners: Sequence[str], off_topic: np.ndarray | None = None,
+        keep_below: float = 1.0, topics: Sequence[str] | None = None) -> StateModel:
+    """Fit the state's classifier on its phrase vectors (unit rows, one owner each), and
+    keep the off-topic sentence vectors (unit rows) of every topic none of whose
+    sentences comes within `keep_below` of a phrase of the state. `topics[i]` is the
+    topic of off-topic row i (each row its own topic when None): a flow that handles the
+    weather drops "do I need an umbrella" with "will it rain", not one line of the two."""
     if len(owners) != len(phrases):
         raise ValueError(f"{len(phrases)} phrase vectors for {len(owners)} owners")
+    kept = _far_from(off_topic, topics, phrases, keep_below)
     names = tuple(dict.fromkeys(owners))
     vectors = np.asarray(phrases, dtype=np.float64)
     dims = vectors.shape[1] if vectors.ndim == 2 else 0
@@ -106,12 +128,33 @@ def fit(phrases: np.ndarray, owners: Sequence[str]) -> StateModel:
             error = p - target
             weights -= RATE * (x.T @ error / len(x) + L2 * weights)
             bias -= RATE * error.mean(axis=0)
-    return StateModel(np.asarray(phrases), tuple(owners), names, mean, weights, bias)
+    return StateModel(np.asarray(phrases), tuple(owners), names, mean, weights, bias, kept)
+
+
+def _far_from(candidates: np.ndarray | None, topics: Sequence[str] | None,
+              phrases: np.ndarray, limit: float) -> np.ndarray:
+    if candidates is None or not len(candidates):
+        return np.zeros((0, phrases.shape[1] if phrases.ndim == 2 else 0))
+    groups = list(topics) if topics is not None else [str(i) for i in range(len(candidates))]
+    if len(groups) != len(candidates):
+        raise ValueError(f"{len(candidates)} off-topic vectors for {len(groups)} topics")
+    if not len(phrases):
+        return np.asarray(candidates)
+    if candidates.shape[1] != phrases.shape[1]:
+        raise ValueError(f"off-topic vectors have {candidates.shape[1]} dimensions, "
+                         f"phrases {phrases.shape[1]}")
+    nearest = (np.asarray(candidates) @ np.asarray(phrases).T).max(axis=1)
+    handled = {g for g, value in zip(groups, nearest.tolist(), strict=True) if value >= limit}
+    result: np.ndarray = np.asarray(candidates)[[g not in handled for g in groups]]
+    return result
 
 
 def decide(utterance: np.ndarray, model: StateModel, threshold: float,
-           margin: float) -> Decision:
-    """`utterance` is a unit vector; `model` the state's, from `fit`."""
+           margin: float, off_topic_margin: float = 0.0) -> Decision:
+    """`utterance` is a unit vector; `model` the state's, from `fit`. The winner's nearest
+    phrase must reach `threshold` and beat the nearest off-topic sentence the state kept
+    by `off_topic_margin` (negative: the off-topic one may be that much nearer), and its
+    probability must lead the runner-up's by `margin`."""
     if not model.names:
         return Decision(None, None, 0.0, 0.0)
     similarity = model.best_similarity(utterance)
@@ -121,8 +164,10 @@ def decide(utterance: np.ndarray, model: StateModel, threshold: float,
         p = model.probabilities(utterance)
         order = np.argsort(-p)
         name, lead = model.names[int(order[0])], float(p[order[0]] - p[order[1]])
-    winner = name if similarity[name] >= threshold and lead >= margin else None
-    return Decision(winner, name, similarity[name], lead)
+    off = model.off_topic_similarity(utterance)
+    in_scope = similarity[name] >= threshold and similarity[name] >= off + off_topic_margin
+    winner = name if in_scope and lead >= margin else None
+    return Decision(winner, name, similarity[name], lead, off)
 
 
 def confidence(similarity: float, threshold: float) -> float:

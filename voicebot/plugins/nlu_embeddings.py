@@ -9,8 +9,10 @@ surest first:
 3. an utterance equal to one of an intent's examples;
 4. a classifier fitted per state on the vectors of its intents' examples and one-line
    `description`s, with an out-of-scope decision: the nearest phrase must reach a
-   similarity threshold, and the best intent's probability must lead the runner-up's by
-   a margin (voicebot.nlu.semantic; docs/plugins.md "How the embeddings matcher decides").
+   similarity threshold and be nearer than the nearest off-topic sentence (weather,
+   small talk: voicebot/nlu/data/off_topic_*.txt), and the best intent's probability must
+   lead the runner-up's by a margin (voicebot.nlu.semantic; docs/plugins.md "How the
+   embeddings matcher decides").
 
 Everything loads from local files (see voicebot.plugins.encoders); no torch, no download.
 """
@@ -18,6 +20,8 @@ Everything loads from local files (see voicebot.plugins.encoders); no torch, no 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -33,11 +37,36 @@ from voicebot.types import Expectation, IntentSpec, NLUResult
 # Calibrated on the dev split of bench/nlu_accuracy.py (--tune), picked from the plateau
 # of its best settings with the example flows as a second check; e5's similarities sit in
 # a narrow band near 0.8, MiniLM's spread from 0 to 1, so each encoder has its own. The
-# margin is a lead in probability (voicebot.nlu.semantic).
+# margin is a lead in probability (voicebot.nlu.semantic). off_topic_margin: how much
+# nearer than the nearest off-topic sentence the winner's nearest phrase must be
+# (negative: it may be a little farther); off_topic_keep: a state drops an off-topic topic
+# when one of its sentences comes this near one of the state's phrases. The grid they
+# were picked from: docs/benchmarks/nlu/calibration-embeddings-*.json (bench/nlu_tune.py).
 CALIBRATED: dict[str, dict[str, float]] = {
-    "e5": {"threshold": 0.87, "margin": 0.30, "slot_margin": 0.06},
-    "minilm": {"threshold": 0.30, "margin": 0.50, "slot_margin": 0.06},
+    "e5": {"threshold": 0.87, "margin": 0.30, "slot_margin": 0.06, "off_topic_margin": -0.02,
+           "off_topic_keep": 0.92},
+    "minilm": {"threshold": 0.30, "margin": 0.50, "slot_margin": 0.06,
+               "off_topic_margin": -0.03, "off_topic_keep": 0.6},
 }
+OFF_TOPIC_DIR = Path(__file__).resolve().parent.parent / "nlu" / "data"
+
+
+@cache
+def off_topic_sentences() -> tuple[tuple[str, str], ...]:
+    """The bundled off-topic sentences as (topic, sentence), each normalised as an
+    utterance in its file's language. A `## topic` line starts a topic; the same topic in
+    two files is one topic."""
+    found: dict[str, str] = {}
+    for path in sorted(OFF_TOPIC_DIR.glob("off_topic_*.txt")):
+        language, topic = path.stem.removeprefix("off_topic_"), ""
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("## "):
+                topic = line[3:].strip()
+                continue
+            text = normalize(line.split("#", 1)[0], language=language)
+            if text:
+                found.setdefault(text, topic)
+    return tuple((topic, text) for text, topic in found.items())
 
 
 class EmbeddingsNLU:
@@ -73,6 +102,17 @@ class EmbeddingsNLU:
             description="Extra similarity an intent needs to win over a filled slot; null for "
             "the encoder's calibrated value.",
         )
+        off_topic_margin: float | None = Field(
+            default=None, ge=-1, le=1,
+            description="How much nearer than the nearest bundled off-topic sentence "
+            "(weather, small talk) an intent must be; null for the encoder's calibrated "
+            "value.",
+        )
+        off_topic: bool = Field(
+            default=True,
+            description="Turn away what is nearer to the bundled off-topic sentences than to "
+            "anything the state offers.",
+        )
         descriptions: bool = Field(
             default=True, description="Match against intents' one-line descriptions too."
         )
@@ -95,6 +135,9 @@ class EmbeddingsNLU:
         self.threshold = _given(self.options.threshold, calibrated["threshold"])
         self.margin = _given(self.options.margin, calibrated["margin"])
         self.slot_margin = _given(self.options.slot_margin, calibrated["slot_margin"])
+        self.off_topic_margin = _given(self.options.off_topic_margin,
+                                       calibrated["off_topic_margin"])
+        self.off_topic_keep = calibrated["off_topic_keep"]
         self._encoder: Encoder | None = None
         self._cache: dict[str, np.ndarray] = {}
         # Per state (its phrases and their intents): the classifier fitted on them.
@@ -114,7 +157,8 @@ class EmbeddingsNLU:
         a state's first parse otherwise embeds all its phrases, a second or more on a
         loaded machine. Returns how many states were prepared."""
         todo = [self.phrases_of(e.intents, e.language) for e in expectations]
-        self._phrase_vectors([p for phrases, _ in todo for p in phrases])  # one batch
+        self._phrase_vectors([*self._off_topic_texts(), *(p for phrases, _ in todo
+                                                          for p in phrases)])  # one batch
         for phrases, owners in todo:
             if phrases:
                 self._model(phrases, owners)
@@ -148,8 +192,15 @@ class EmbeddingsNLU:
         key = tuple(zip(phrases, owners, strict=True))
         model = self._states.get(key)
         if model is None:
-            model = self._states[key] = fit(self._phrase_vectors(phrases), owners)
+            off_topic = off_topic_sentences() if self.options.off_topic else ()
+            model = self._states[key] = fit(
+                self._phrase_vectors(phrases), owners,
+                self._phrase_vectors([t for _, t in off_topic]) if off_topic else None,
+                self.off_topic_keep, [topic for topic, _ in off_topic])
         return model
+
+    def _off_topic_texts(self) -> list[str]:
+        return [text for _, text in off_topic_sentences()] if self.options.off_topic else []
 
     def state_model(self, expectation: Expectation) -> StateModel | None:
         """The classifier `parse` uses in this state; None when no intent has a phrase."""
@@ -214,7 +265,8 @@ class EmbeddingsNLU:
         if not kept:
             return NLUResult(text, None, 1.0 if slot_filled else 0.0, entities)
         clipped = " ".join(kept)[: 8 * self.options.max_tokens]
-        decision = decide(self.embed([clipped])[0], model, threshold, self.margin)
+        decision = decide(self.embed([clipped])[0], model, threshold, self.margin,
+                          self.off_topic_margin)
         if decision.intent is not None:
             return NLUResult(text, decision.intent, confidence(decision.similarity, threshold),
                              entities)
