@@ -146,7 +146,12 @@ class SpeakConfig(_Section):
     sample_rate: Literal[8000, 16000, 24000] = 8000
     audio_data_type: Literal["raw", "wav"] = "raw"
     chunk_ms: int = Field(default=100, ge=20, le=2000)
-    lead_ms: int = Field(default=200, ge=0, le=2000)
+    lead_ms: int = Field(
+        default=120, ge=0, le=2000,
+        description="Audio kept queued on the media server beyond what is playing: what a "
+        "caller who barges in still hears, and the margin against network and event-loop "
+        "jitter (docs/protocol.md).",
+    )
 
 
 class BargeInConfig(_Section):

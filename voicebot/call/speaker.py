@@ -41,7 +41,7 @@ class Speaker:
         *,
         sample_rate: int = 8000,
         chunk_ms: int = 100,
-        lead_ms: int = 200,
+        lead_ms: int = 120,
         clock: Callable[[], float] = time.monotonic,
         playout_ack: bool = False,
     ) -> None:
