@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--speculative", choices=("on", "off"), default="on")
     parser.add_argument("--workers", type=int, default=2, help="server.executor_workers")
     parser.add_argument("--stt-threads", type=int, default=1, help="whisper cpu_threads")
-    parser.add_argument("--stt-workers", type=int, default=1,
+    parser.add_argument("--stt-workers", type=int, default=2,
                         help="whisper workers (parallel CTranslate2 runs)")
     parser.add_argument("--idle-workers", type=int, default=0,
                         help="server.speculative_idle_workers")

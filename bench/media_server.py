@@ -38,9 +38,10 @@ class Out:
     """One event from the bot, as it arrived."""
 
     at: float  # monotonic seconds
-    kind: str  # "audio" | "break" | "other"
+    kind: str  # "audio" | "onset" | "underrun" | "break" | "other"
     samples: int = 0
-    queued: float = 0.0  # for a break: seconds of bot audio still queued when it came
+    # break: seconds of bot audio still queued when it came; underrun: the hole's length
+    queued: float = 0.0
 
 
 class Wire(Protocol):
@@ -137,6 +138,14 @@ class CallLog:
     def breaks_between(self, t0: float, t1: float) -> list[Out]:
         return [o for o in self.out if o.kind == "break" and t0 < o.at <= t1]
 
+    def underruns(self) -> list[Out]:
+        """Gaps inside the bot's speech: the play-out queue ran dry and audio came again
+        within ONSET_GAP (`queued`: the gap's length, s). The caller hears a hole."""
+        return [o for o in self.out if o.kind == "underrun"]
+
+    def played_s(self) -> float:
+        return sum(o.samples for o in self.out if o.kind == "audio") / RATE
+
 
 class Call:
     """One call in progress. A script drives it with `say`, `wait_reply`, `wait_playing`
@@ -151,6 +160,7 @@ class Call:
         self.queued = 0  # samples in `playout`
         self.playing_since: float | None = None
         self.dry_since = 0.0  # when the play-out queue last ran dry
+        self.ran_dry = False  # it ran dry while playing (not cleared by a break)
         self.last_audio = 0.0
         self.speech: tuple[str, Turn, int] | None = None  # label, turn, next sample
         self.speech_done = asyncio.Event()
@@ -230,6 +240,10 @@ class Call:
                     if self.queued == 0 and now - self.dry_since >= ONSET_GAP:
                         # Audio after a silence: the start of a reply, as the caller hears it.
                         self.log.out.append(Out(now, "onset"))
+                    elif self.queued == 0 and self.ran_dry:
+                        # The same speech, late: a hole in it (PACKET resolution).
+                        self.log.out.append(Out(now, "underrun", queued=now - self.dry_since))
+                    self.ran_dry = False
                     self.playout.append(pcm.astype(np.int16))
                     self.queued += pcm.size
                     self.last_audio = now
@@ -242,6 +256,7 @@ class Call:
                     self.queued = 0
                     self.playing_since = None
                     self.dry_since = now
+                    self.ran_dry = False
                 else:
                     self.log.out.append(Out(now, "other"))
         except websockets.ConnectionClosed:
@@ -265,6 +280,7 @@ class Call:
         if self.queued == 0 and filled < n:
             if self.playing_since is not None:
                 self.dry_since = time.monotonic()
+                self.ran_dry = True
             self.playing_since = None
         return out
 

@@ -183,13 +183,15 @@ def cutoffs(bot: Bot, n: int) -> dict[str, Any]:
             "cut_turns": cut_turns}
 
 
-def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:
+def concurrent(bot: Bot, calls: int, turns_each: int,
+               latencies_out: list[float] | None = None) -> dict[str, Any]:
     """`calls` callers at once (Piper voice), every reply new words. Calls connect one
     after another, each once the one before was greeted (a ramp: stock pipecat builds a
     call's models on its event loop as the call connects, and a burst of 8 calls made its
     first pipelines time out in set-up); once every call has been greeted, all talk at
     once. So what is timed is talking calls; each call's set-up (connect -> greeting
-    audio) is reported on its own."""
+    audio) is reported on its own. `latencies_out` gets every reply latency (s), for
+    benches that pool runs (bench/load8_ab.py)."""
     turns = voice_turns(turns_each, voices=("piper",))
     greeted = [asyncio.Event() for _ in range(calls)]
     all_greeted = asyncio.Event()
@@ -223,7 +225,8 @@ def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:
     latencies: list[float] = []
     setups: list[float] = []
     missed = cut = failed = 0
-    for log in asyncio.run(all_calls()):
+    logs = asyncio.run(all_calls())
+    for log in logs:
         if isinstance(log, BaseException):
             failed += 1  # the call never connected: all its turns go unanswered
             missed += len(turns)
@@ -235,8 +238,19 @@ def concurrent(bot: Bot, calls: int, turns_each: int) -> dict[str, Any]:
         latencies += lat
         missed += miss
         cut += len(cuts)
+    if latencies_out is not None:
+        latencies_out += latencies
     return {**ms(latencies), "calls": calls, "failed_calls": failed, "missed": missed,
-            "cut": cut, "setup": ms(setups)}
+            "cut": cut, "setup": ms(setups),
+            "underruns": underruns([log for log in logs if isinstance(log, CallLog)])}
+
+
+def underruns(logs: list[CallLog]) -> dict[str, Any]:
+    """Holes in the bot's speech as the media server played it: how many, their total
+    length, and the bot audio played, so a shorter lead that starves the far end shows."""
+    holes = [o.queued for log in logs for o in log.underruns()]
+    return {"n": len(holes), "total_ms": round(sum(holes) * 1000),
+            "played_s": round(sum(log.played_s() for log in logs), 1)}
 
 
 def barge_in(bot: Bot, turns: list[Turn]) -> dict[str, Any]:
@@ -263,7 +277,7 @@ def barge_in(bot: Bot, turns: list[Turn]) -> dict[str, Any]:
         leads.append(got[0].queued)
         heard.append(got[0].at - onset + got[0].queued)
     return {"break": ms(breaks), "lead": ms(leads), "heard_until": ms(heard),
-            "no_break": no_break, "no_prompt": no_prompt}
+            "no_break": no_break, "no_prompt": no_prompt, "underruns": underruns([log])}
 
 
 def echo(bot: Bot, turns: list[Turn], echo_db: float = -12.0) -> dict[str, Any]:
@@ -285,4 +299,5 @@ def echo(bot: Bot, turns: list[Turn], echo_db: float = -12.0) -> dict[str, Any]:
         if log.audio_between(end, nxt):
             prompts += 1
         false += len(log.breaks_between(end + 0.2, nxt))
-    return {"prompts": prompts, "false_breaks": false, "echo_db": echo_db}
+    return {"prompts": prompts, "false_breaks": false, "echo_db": echo_db,
+            "underruns": underruns([log])}

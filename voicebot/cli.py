@@ -19,6 +19,12 @@ from voicebot.logs import setup_logging  # noqa: E402
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import faulthandler
+
+    # A crash inside a native library (CTranslate2, onnxruntime, the NLU's engine, psycopg)
+    # otherwise ends the server with nothing but signal 11; this writes every thread's
+    # Python stack to stderr first, so the operator's log says where it happened.
+    faulthandler.enable()
     from voicebot.app import create_app
     from voicebot.config import ConfigError, load_config
     from voicebot.flow.loader import FlowError

@@ -123,6 +123,12 @@ class ListenConfig(_Section):
         description="Frames this far below the caller's speech peak are silence whatever the "
         "VAD says (trims its ~100 ms hangover); null disables.",
     )
+    noise_gate_db: float | None = Field(
+        default=6.0, ge=0,
+        description="Frames within this many dB of the line's noise floor are silence "
+        "whatever the VAD says (trims its hangover on a noisy line, where energy_gate_db "
+        "cannot); null disables.",
+    )
     speculative_after_ms: int = Field(default=200, ge=20)
     join_window_ms: int = Field(
         default=1200, ge=0,

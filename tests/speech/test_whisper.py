@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
+import time
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from voicebot.config import ServerConfig
 from voicebot.plugins.base import Expectation, IntentSpec, SlotSpec
 from voicebot.plugins.stt_whisper import (
     WhisperOptions,
@@ -89,6 +92,32 @@ def test_concurrent_calls_share_one_model(stt: WhisperSTT, asterisk_prompt) -> N
         texts = [r.text.lower() for r in pool.map(lambda pcm: stt.transcribe(pcm, 16000), clips)]
     assert "busy" in texts[0] and "busy" in texts[2]
     assert "thank you" in texts[1] and "thank you" in texts[3]
+
+
+def test_default_model_runs_as_many_transcriptions_at_once_as_stt_threads(
+        stt: WhisperSTT, asterisk_prompt) -> None:
+    # With one CTranslate2 worker the second STT thread's job queued inside the model: a
+    # burst of eight turns ran on one core (docs/speech.md). Both jobs must be active in
+    # the model together; a loaded machine only makes them overlap longer.
+    assert stt.options.workers == ServerConfig().executor_workers
+    model = shared_model(stt.options).model.model  # type: ignore[attr-defined]
+    pcm = asterisk_prompt("basic-pbx-ivr-main")[: 16000 * 8]
+    start = threading.Barrier(3)
+
+    def run() -> str:
+        start.wait()
+        return stt.transcribe(pcm, 16000).text
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        jobs = [pool.submit(run) for _ in range(2)]
+        start.wait()
+        most = 0
+        while not all(job.done() for job in jobs):
+            most = max(most, model.num_active_batches)
+            time.sleep(0.001)
+        texts = [job.result().lower() for job in jobs]
+    assert most == 2
+    assert all("awesome company" in text for text in texts), texts
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def db(backend: Backend) -> str:
         await store.add_event("call-1", "media_start", {"codec": "PCMU"})
         await store.add_turn("call-1", TurnRecord(**{
             "transcript": "billing please", "intent": "billing", "confidence": 0.9,
-            "actions": [{"type": "Say", "text": "Sure"}], "latencies": {"stt": 140.0},
+            "actions": [{"type": "say", "text": "Sure"}], "latencies": {"stt": 140.0},
             "state": "menu"}))
         await store.close_call("call-1", "hangup")
         await store.open_call("call-2", {})
@@ -82,7 +82,7 @@ def test_show_prints_the_timeline(db: str) -> None:
     assert "call call-1" in out and "hangup" in out
     assert "media_start" in out
     assert "turn 1 [menu] 'billing please' -> billing 0.90" in out
-    assert "Say('Sure')" in out and "stt:140" in out
+    assert "say('Sure')" in out and "stt:140" in out
 
 
 def test_show_json_and_unknown_id(db: str) -> None:

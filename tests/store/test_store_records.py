@@ -55,7 +55,7 @@ def test_a_whole_call_is_recorded_and_read_back(backend: Backend) -> None:
     first, second = record["turns"]
     assert (first["index"], second["index"]) == (1, 2)
     assert first["intent"] == "billing" and first["confidence"] == pytest.approx(0.87)
-    assert first["actions"] == [{"type": "Say", "text": "One moment"}, "transfer"]
+    assert first["actions"] == [{"type": "say", "text": "One moment"}, "transfer"]
     assert first["latencies"] == {"stt": 120.5, "nlu": 3}
     assert first["slots"] == {"account": "123"} and first["state"] == "menu"
     assert second["error"] == "stt down" and second["intent"] is None

@@ -86,7 +86,7 @@ class CallSession(TurnTaking):
             ),
         )
         self._open_turn: OpenTurn | None = None  # the last turn, while it may be joined
-        self.gate = EnergyGate(cfg.listen.energy_gate_db)
+        self.gate = EnergyGate(cfg.listen.energy_gate_db, cfg.listen.noise_gate_db)
         self.speaker = Speaker(
             outbox,
             sample_rate=outbox.protocol.output_rate,

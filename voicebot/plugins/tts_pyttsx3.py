@@ -11,7 +11,8 @@ out at another instance's rate and a few percent were empty. So on the espeak dr
 properties are applied to the driver directly and espeak is synchronised before the text
 is queued, and the synthesis waits for pyttsx3's `finished-utterance` notification (the
 file is written just before it) rather than trusting `runAndWait`'s return. That measured
-360 of 360 utterances at the right length, from two threads.
+360 of 360 utterances at the right length, from two threads. The driver's start of an
+utterance is replaced too: it gives espeak-ng a wrong text size (see `_start_synthesis`).
 """
 
 from __future__ import annotations
@@ -45,12 +46,34 @@ class _Engine:
         self.finished = threading.Event()
         self.engine.connect("finished-utterance", self._on_finished)
         self.espeak: Any = None
-        driver = getattr(getattr(self.engine, "proxy", None), "_driver", None)
+        driver: Any = getattr(getattr(self.engine, "proxy", None), "_driver", None)
         if type(driver).__name__ == "EspeakDriver":
             from pyttsx3.drivers import _espeak
 
             self.espeak = _espeak
             self.driver = driver
+            # The driver's own start hands espeak_Synth a size of ten times the text's bytes,
+            # and espeak-ng's asynchronous mode copies that many bytes from the Python
+            # buffer: it reads past the end on every utterance (valgrind shows it), and when
+            # the buffer ends at a page boundary the server dies of signal 11 (it did, at a
+            # start-up). This start passes the text's own size.
+            self.driver._start_synthesis = self._start_synthesis
+
+    def _start_synthesis(self, text: str) -> None:
+        """The espeak driver's `_start_synthesis`, with the size espeak-ng must copy."""
+        driver, espeak = self.driver, self.espeak
+        driver._proxy.setBusy(True)
+        driver._proxy.notify("started-utterance")
+        driver._speaking = True
+        driver._data_buffer = b""
+        data = str(text).encode("utf-8") + b"\0"
+        try:
+            espeak.cSynth(data, len(data), 0, espeak.POS_CHARACTER, 0,
+                          espeak.ENDPAUSE | espeak.CHARS_UTF8, None, None)
+        except Exception as exc:
+            driver._proxy.setBusy(False)
+            driver._proxy.notify("error", exception=exc)
+            raise
 
     def _on_finished(self, name: str | None = None, completed: bool = True) -> None:
         self.finished.set()

@@ -45,7 +45,7 @@ def _no_timestamps(audio: np.ndarray, opts: WhisperOptions) -> bool:
 
 
 class _FasterBackend:
-    def __init__(self, path: str, compute_type: str, threads: int, workers: int = 1) -> None:
+    def __init__(self, path: str, compute_type: str, threads: int, workers: int = 2) -> None:
         from faster_whisper import WhisperModel
 
         self.model = WhisperModel(

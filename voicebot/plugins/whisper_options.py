@@ -43,11 +43,12 @@ class WhisperOptions(BaseModel):
         "another call's turn (two at once on two cores) and wastes no CPU on thread spin.",
     )
     workers: int = Field(
-        1, ge=1, le=16,
+        2, ge=1, le=16,
         description="faster-whisper: transcriptions the model runs at once (CTranslate2 "
-        "num_workers, one model replica each); more queue inside CTranslate2, first come "
-        "first served. With server.executor_workers threads calling it, set it to match "
-        "for that many parallel runs (docs/speech.md).",
+        "num_workers; the replicas share one copy of the weights). Match "
+        "server.executor_workers, the STT threads that call it: with fewer, the other "
+        "threads' jobs queue inside CTranslate2 and a burst of turns runs on one core "
+        "(docs/speech.md).",
     )
     language: str | None = Field("en", description="Spoken language code; null to auto-detect.")
     initial_prompt: str | None = Field(

@@ -29,9 +29,11 @@ def _dumps(value: Any) -> str:
 
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        # Actions are dataclasses (Say, Transfer...): keep their type, it is the point.
+        # Actions are dataclasses (Say, Transfer...): keep their type, it is the point,
+        # spelled as a turn's record spells it (voicebot.call.turns.describe: "say"), which
+        # is what the console and `voicebot calls show` read.
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return {"type": type(value).__name__, **fields}
+        return {"type": type(value).__name__.lower(), **fields}
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)

@@ -51,7 +51,9 @@ def wait_until_healthy(proc: subprocess.Popen[Any], health_url: str, log_path: P
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()[-4000:]}")
+            code = proc.returncode
+            how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+            raise RuntimeError(f"server exited ({how}): {log_path.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(health_url, timeout=1) as r:
                 if r.status == 200:
