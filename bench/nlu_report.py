@@ -57,9 +57,9 @@ NOTES = [
     "utterance's length: the p95 is the long questions. Two encoder threads were measured "
     "against one (`bench/nlu_threads.py`, docs/plugins.md): one stays the default.",
     "Start-up: `load` is the encoder; `prepare` embeds every state's examples and "
-    "descriptions and fits each state's classifier once (`voicebot serve` does it before "
-    "it reports ready), so a state's first caller pays only for their own words "
-    "(the last column).",
+    "descriptions, and the off-topic sentences, and fits each state's classifier once "
+    "(`voicebot serve` does it before it reports ready), so a state's first caller pays "
+    "only for their own words (the last column).",
     "Calibration: threshold, margin, lead weight and the off-topic settings were picked on "
     "the dev split only (`--tune`; the whole grid is in "
     "`docs/benchmarks/nlu/calibration-embeddings-*.json`): among the settings that meet "
