@@ -105,10 +105,25 @@ def test_off_topic_vectors_must_match_the_phrases() -> None:
         fit(PHRASES, OWNERS, np.ones((1, 3)) / np.sqrt(3))
 
 
-def test_a_topic_near_the_state_goes_whole() -> None:
-    # "b" has one sentence on top of "book" and one far away: the far one goes too.
-    off = np.stack([unit(5, 0, 0, 2), unit(5, 0.9, 0, 0), unit(1, 0, 0, 5)])
-    model = fit(PHRASES, OWNERS, off, keep_below=0.99, topics=["a", "b", "b"])
-    assert len(model.off_topic) == 1 and np.array_equal(model.off_topic[0], off[0])
-    with pytest.raises(ValueError, match="3 off-topic vectors for 2 topics"):
+def test_a_topic_near_the_state_goes_whole_a_shared_turn_of_phrase_does_not() -> None:
+    # "b" has two sentences on top of "book" and one far away: the far one goes too.
+    # "c" has one sentence on top of "cancel" and one far away: a turn of phrase, kept.
+    off = np.stack([unit(5, 0, 0, 2), unit(5, 0.9, 0, 0), unit(5, 0.85, 0.05, 0),
+                    unit(1, 0, 0, 5), unit(5, 0, 0.9, 0), unit(1, 0, 0.2, 5)])
+    model = fit(PHRASES, OWNERS, off, keep_below=0.99, topics=["a", "b", "b", "b", "c", "c"])
+    assert len(model.off_topic) == 3
+    assert np.array_equal(model.off_topic, off[[0, 4, 5]])
+    with pytest.raises(ValueError, match="6 off-topic vectors for 2 topics"):
         fit(PHRASES, OWNERS, off, topics=["a", "b"])
+
+
+def test_a_sure_winner_needs_less_similarity_an_unsure_one_more() -> None:
+    sure = unit(5, 0.9, 0.05, 0)  # book, by a wide lead
+    d = decide(sure, MODEL, threshold=1.0, margin=0.0)
+    assert d.intent is None and d.margin > 0.5 and d.needed == 1.0
+    lowered = decide(sure, MODEL, threshold=1.0, margin=0.0, lead_weight=0.2)
+    assert lowered.intent == "book" and lowered.needed < lowered.similarity < 1.0
+    halfway = unit(5, 0.45, 0.45, 0)  # no lead: it needs more than the threshold
+    d = decide(halfway, MODEL, threshold=0.9, margin=0.0, lead_weight=0.2)
+    assert d.margin < 0.5 < 0.9 < d.needed and d.intent is None
+    assert decide(halfway, MODEL, threshold=0.9, margin=0.0).intent is not None

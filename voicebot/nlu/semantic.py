@@ -9,9 +9,9 @@ Two questions, two measures:
   finds every sentence said on a phone line a little like every other, so a threshold
   alone lets "is it going to rain" through where it finds a clinic's "are you open
   today" near enough; the off-topic sentences are the contrast that says it is nearer to
-  something else. Per state, a topic one of whose sentences comes near one of the
-  state's own phrases (`keep_below`) is dropped first: a flow that does handle the
-  weather keeps its callers.
+  something else. Per state, a topic two of whose sentences come near the state's own
+  phrases (`keep_below`) is dropped first: a flow that does handle the weather keeps
+  its callers.
 - *Which intent?* Sentence encoders place every sentence of one business close together
   (e5's similarities sit in a narrow band near 0.8), so the nearest phrase barely
   separates "cancel my appointment" from "book an appointment". Per state, once, a small
@@ -19,7 +19,9 @@ Two questions, two measures:
   they all share) is taken out, and a softmax regression learns which directions tell one
   intent from another. The best intent's probability must beat the runner-up's by
   `margin`, or it is a no-match rather than a guess (a wrong intent sends a caller to the
-  wrong desk).
+  wrong desk). The two questions are not independent: the surer the classifier is of
+  its winner, the less similarity it needs (`lead_weight`): a caller may name the need
+  in words no example has, and still be far nearer one intent than any other.
 
 The regression weighs every phrase of an intent, where a nearest-neighbour match listens
 to one: with ten examples per intent it made fewer wrong guesses on bench/nlu_accuracy.py's
@@ -33,6 +35,7 @@ bench/nlu_accuracy.py.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,6 +57,7 @@ class Decision:
     similarity: float  # its raw cosine similarity (best phrase)
     margin: float  # its probability's lead over the runner-up's (1.0 when alone)
     off_topic: float = -1.0  # similarity of the nearest off-topic sentence (-1: none kept)
+    needed: float = 1.0  # the similarity this winner needed, given its lead
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +108,11 @@ def _best_per_intent(values: np.ndarray, owners: Sequence[str]) -> dict[str, flo
 def fit(phrases: np.ndarray, owners: Sequence[str], off_topic: np.ndarray | None = None,
         keep_below: float = 1.0, topics: Sequence[str] | None = None) -> StateModel:
     """Fit the state's classifier on its phrase vectors (unit rows, one owner each), and
-    keep the off-topic sentence vectors (unit rows) of every topic none of whose
-    sentences comes within `keep_below` of a phrase of the state. `topics[i]` is the
-    topic of off-topic row i (each row its own topic when None): a flow that handles the
-    weather drops "do I need an umbrella" with "will it rain", not one line of the two."""
+    keep the off-topic sentence vectors (unit rows) of every topic the state does not
+    handle: a topic is handled when two of its sentences (its only one, for a topic of
+    one) come within `keep_below` of a phrase of the state. `topics[i]` is the topic of
+    off-topic row i (each row its own topic when None): a flow that handles the weather
+    drops "do I need an umbrella" with "will it rain", not one line of the two."""
     if len(owners) != len(phrases):
         raise ValueError(f"{len(phrases)} phrase vectors for {len(owners)} owners")
     kept = _far_from(off_topic, topics, phrases, keep_below)
@@ -144,17 +149,26 @@ def _far_from(candidates: np.ndarray | None, topics: Sequence[str] | None,
         raise ValueError(f"off-topic vectors have {candidates.shape[1]} dimensions, "
                          f"phrases {phrases.shape[1]}")
     nearest = (np.asarray(candidates) @ np.asarray(phrases).T).max(axis=1)
-    handled = {g for g, value in zip(groups, nearest.tolist(), strict=True) if value >= limit}
+    # A topic is the state's own when two of its sentences come near (one, for a topic of
+    # one): a single near sentence is as often a shared turn of phrase ("apply for a
+    # job" / "apply for credit") as a shared topic.
+    near = Counter(g for g, value in zip(groups, nearest.tolist(), strict=True)
+                   if value >= limit)
+    size = Counter(groups)
+    handled = {g for g, n in near.items() if n >= min(2, size[g])}
     result: np.ndarray = np.asarray(candidates)[[g not in handled for g in groups]]
     return result
 
 
 def decide(utterance: np.ndarray, model: StateModel, threshold: float,
-           margin: float, off_topic_margin: float = 0.0) -> Decision:
+           margin: float, off_topic_margin: float = 0.0, lead_weight: float = 0.0) -> Decision:
     """`utterance` is a unit vector; `model` the state's, from `fit`. The winner's nearest
-    phrase must reach `threshold` and beat the nearest off-topic sentence the state kept
-    by `off_topic_margin` (negative: the off-topic one may be that much nearer), and its
-    probability must lead the runner-up's by `margin`."""
+    phrase must reach the similarity needed and beat the nearest off-topic sentence the
+    state kept by `off_topic_margin` (negative: the off-topic one may be that much
+    nearer), and its probability must lead the runner-up's by `margin`. The similarity
+    needed is `threshold` less `lead_weight` x (lead - 1/2): an intent the classifier is
+    sure of among the state's (lead near 1) needs a little less, one it barely prefers a
+    little more."""
     if not model.names:
         return Decision(None, None, 0.0, 0.0)
     similarity = model.best_similarity(utterance)
@@ -165,9 +179,10 @@ def decide(utterance: np.ndarray, model: StateModel, threshold: float,
         order = np.argsort(-p)
         name, lead = model.names[int(order[0])], float(p[order[0]] - p[order[1]])
     off = model.off_topic_similarity(utterance)
-    in_scope = similarity[name] >= threshold and similarity[name] >= off + off_topic_margin
+    needed = threshold - lead_weight * (lead - 0.5)
+    in_scope = similarity[name] >= needed and similarity[name] >= off + off_topic_margin
     winner = name if in_scope and lead >= margin else None
-    return Decision(winner, name, similarity[name], lead, off)
+    return Decision(winner, name, similarity[name], lead, off, needed)
 
 
 def confidence(similarity: float, threshold: float) -> float:
