@@ -81,6 +81,13 @@ def _echo(r: dict[str, Any], bot: str) -> str:
     return f"{e['false_breaks']} over {e['prompts']} prompts"
 
 
+def _holes(r: dict[str, Any], scenario: str, bot: str) -> str:
+    h = _get(r, scenario, bot, "underruns")
+    if not h:
+        return "not measured"
+    return f"{h['n']} ({h['total_ms']:,} ms) in {h['played_s']:,} s of bot audio"
+
+
 def _machine(r: dict[str, Any]) -> str:
     m = r["machine"]
     return (f"{m['cpu_model']}, {m['cores']} cores, load average {m['load_before'][0]} "
@@ -105,6 +112,8 @@ ROWS: list[tuple[str, str, Any]] = [
      lambda r, b: _pair(r, "load8", b) + _missed(r, "load8", b)),
     ("8 calls: set-up, connect -> greeting audio", "load8",
      lambda r, b: _pair(r, "load8", b, "setup")),
+    ("8 calls: holes in the bot's speech (its audio ran out mid-reply)", "load8",
+     lambda r, b: _holes(r, "load8", b)),
     ("barge-in: speech onset -> break on the wire", "barge_in",
      lambda r, b: _pair(r, "barge_in", b, "break") + _barge_misses(r, b)),
     ("bot audio still queued at the break (lead)", "barge_in",
