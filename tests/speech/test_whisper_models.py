@@ -3,6 +3,8 @@ by its SHA-256, refused whole when a part is corrupt, and able to hear French.""
 
 from __future__ import annotations
 
+import gzip
+import re
 import wave
 from pathlib import Path
 
@@ -52,11 +54,44 @@ def _french(name: str) -> np.ndarray:
     return soxr.resample(pcm.astype(np.float32), rate, 16000).astype(np.int16)
 
 
-def test_the_multilingual_model_hears_recorded_french() -> None:
-    stt = PluginRegistry().create("stt", "whisper", {"model": "multilingual", "language": "fr"})
+# Ten recorded prompts and what Asterisk says they say (the package's own transcript).
+PROMPTS = ("agent-loginok", "auth-thankyou", "conf-getpin", "pbx-invalid", "queue-thankyou",
+           "transfer", "privacy-prompt", "conf-onlyperson", "vm-goodbye", "vm-nomore")
+TRANSCRIPT = Path("/usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-zàâçéèêëîïôûùüÿœ]+", text.lower().replace("'", " "))
+
+
+def _reference() -> dict[str, str]:
+    with gzip.open(TRANSCRIPT, "rt", encoding="utf-8") as f:
+        pairs = (line.split(":", 1) for line in f if ":" in line)
+        return {name.strip(): text.strip() for name, text in pairs}
+
+
+def _word_recall(model: str, language: str) -> float:
+    stt = PluginRegistry().create("stt", "whisper", {"model": model, "language": language})
     stt.load()
-    heard = stt.transcribe(_french("agent-loginok"), 16000, None).text.lower()  # type: ignore[attr-defined]
-    # "Vous êtes maintenant en ligne.": assert the words, not one CPU's punctuation.
-    assert "maintenant" in heard and "ligne" in heard
-    heard = stt.transcribe(_french("auth-thankyou"), 16000, None).text.lower()  # type: ignore[attr-defined]
-    assert "merci" in heard
+    reference = _reference()
+    said = heard = 0
+    for name in PROMPTS:
+        words = _words(reference[name])
+        got = set(_words(stt.transcribe(_french(name), 16000, None).text))  # type: ignore[attr-defined]
+        said += len(words)
+        heard += sum(w in got for w in words)
+    return heard / said
+
+
+def test_the_multilingual_model_hears_recorded_french() -> None:
+    # Scored by the share of the transcript's words heard, over ten prompts, not by one
+    # prompt's exact words: int8 kernels differ between CPUs, and one EPYC hears "Vous
+    # êtes maintenant en ligne" as "... maintenant online" where a Xeon heard "en ligne".
+    # Measured: 0.88 on that EPYC; the English model heard 0.00 of the same words.
+    assert _word_recall("multilingual", "fr") >= 0.7
+
+
+def test_the_english_model_does_not_hear_french() -> None:
+    # The contrast that makes the score above mean something: a model that does not
+    # know French gets almost none of the words.
+    assert _word_recall("bundled", "en") <= 0.2
