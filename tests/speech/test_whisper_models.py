@@ -85,8 +85,9 @@ def _word_recall(model: str, language: str) -> float:
 
 def test_the_multilingual_model_hears_recorded_french() -> None:
     # Scored by the share of the transcript's words heard, over ten prompts, not by one
-    # prompt's exact words: int8 kernels differ between CPUs, and one EPYC hears "Vous
-    # êtes maintenant en ligne" as "... maintenant online" where a Xeon heard "en ligne".
+    # prompt's exact words: int8 kernels differ between CPUs, and an EPYC without AVX-512
+    # hears "Vous êtes maintenant en ligne" as "... maintenant online", where the machines
+    # the test was written on heard "en ligne".
     # Measured: 0.88 on that EPYC; the English model heard 0.00 of the same words.
     assert _word_recall("multilingual", "fr") >= 0.7
 
